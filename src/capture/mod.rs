@@ -1,0 +1,137 @@
+//! The on-disk flight record: one private folder per flight holding the raw capture of every
+//! byte, a standard `.tlog` of every valid frame, and a small metadata file.
+//!
+//! This module owns file formats and durability (when bytes reach the OS and the disk). It never
+//! parses MAVLink and never deletes a flight.
+
+pub mod flight;
+pub mod raw;
+pub mod tlog;
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub use flight::{FlightMeta, FlightRecord, FlightSource, VehicleSeen};
+
+/// File name of the raw capture inside a flight folder.
+pub const RAW_FILE: &str = "capture.alc";
+/// File name of the `.tlog` inside a flight folder.
+pub const TLOG_FILE: &str = "flight.tlog";
+/// File name of the metadata inside a flight folder.
+pub const META_FILE: &str = "flight.json";
+
+/// Errors of the flight record.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("not an Airlock raw capture (bad magic bytes)")]
+    NotACapture,
+    #[error("raw capture format version {0} is newer than this Airlock understands")]
+    UnsupportedVersion(u16),
+    #[error("{path}: metadata is not valid: {source}")]
+    BadMeta {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl CaptureError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// When a chunk of bytes was seen: wall clock for humans and other tools, monotonic for order
+/// and rates (the wall clock may jump).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Timestamp {
+    /// Microseconds since the Unix epoch.
+    pub wall_us: u64,
+    /// Microseconds since the capture's clock started.
+    pub mono_us: u64,
+}
+
+/// A clock started with a capture.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Timestamp {
+            wall_us: wall_clock_us(),
+            mono_us: self.start.elapsed().as_micros() as u64,
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch now (0 if the system clock is before 1970).
+pub fn wall_clock_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros() as u64)
+}
+
+/// Creates a new file readable and writable by the user only; fails if it exists.
+pub fn create_private_file(path: &Path) -> Result<File, CaptureError> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|source| CaptureError::io(path, source))
+}
+
+/// Creates a folder (and missing parents) accessible by the user only.
+pub fn create_private_dir(path: &Path) -> Result<(), CaptureError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| CaptureError::io(path, source))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, sync, rename), private to the user.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = create_private_file(&tmp)?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|source| CaptureError::io(&tmp, source))?;
+    std::fs::rename(&tmp, path).map_err(|source| CaptureError::io(path, source))
+}
+
+/// A folder name for a flight starting at `time`, e.g. `2026-11-25_15-30-00Z` (UTC).
+pub fn flight_folder_name(time: SystemTime) -> String {
+    // RFC 3339 "2026-11-25T15:30:00Z" → "2026-11-25_15-30-00Z": sortable and valid everywhere.
+    humantime::format_rfc3339_seconds(time)
+        .to_string()
+        .replace('T', "_")
+        .replace(':', "-")
+}

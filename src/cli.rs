@@ -1,0 +1,300 @@
+//! The command line: `airlock [--demo]` opens the window; subcommands use the engine headless.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::capture::create_private_file;
+use crate::link::Baud;
+use crate::review::export::{export_raw, export_tlog, Direction};
+use crate::review::{self, Summary};
+use crate::session::{self, Control, FlightDir, SessionConfig, SessionEvent};
+use crate::sim::{self, Faults, PtyOptions};
+
+/// Airlock: a ground station that keeps every byte on your disk.
+#[derive(Debug, Parser)]
+#[command(name = "airlock", version, about)]
+pub struct Cli {
+    /// Open the window on the built-in simulated vehicle (connected over a pseudo-terminal).
+    #[arg(long)]
+    pub demo: bool,
+    /// Where flights are kept [default: the platform's data folder].
+    #[arg(long, global = true, env = "AIRLOCK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a simulated vehicle on a new pseudo-terminal; prints its device path first.
+    Sim {
+        /// Link speed the output is paced to (about baud/10 bytes per second).
+        #[arg(long, default_value_t = 57600)]
+        baud: u32,
+        /// Also make this path a symbolic link to the device.
+        #[arg(long)]
+        link: Option<PathBuf>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Chance per frame of a burst of garbage bytes after it (0..1).
+        #[arg(long, default_value_t = 0.0)]
+        noise: f64,
+        /// Chance per frame of one flipped bit (0..1).
+        #[arg(long, default_value_t = 0.0)]
+        corrupt: f64,
+        /// Chance per frame that it is lost (0..1).
+        #[arg(long, default_value_t = 0.0)]
+        drop: f64,
+        /// Seed of the fault injection.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Record one flight from a serial port, headless; Ctrl-C closes it cleanly.
+    Record {
+        /// Serial device, e.g. /dev/ttyACM0.
+        #[arg(long)]
+        port: String,
+        /// Baud rate, or `auto` to detect it.
+        #[arg(long, default_value = "auto")]
+        baud: Baud,
+        /// The exact flight folder to create [default: a new folder in the data folder].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Only listen: send no heartbeat and no stream requests.
+        #[arg(long)]
+        listen_only: bool,
+    },
+    /// Summarise a flight folder or any .tlog.
+    Info {
+        path: PathBuf,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a flight folder or .tlog.
+    Export {
+        path: PathBuf,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// For `raw`: which direction's bytes.
+        #[arg(long, value_enum, default_value_t = Direction::Rx)]
+        direction: Direction,
+        /// Output file (must not exist).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A standard telemetry log of every valid frame.
+    Tlog,
+    /// The bytes of one direction exactly as they crossed the wire.
+    Raw,
+}
+
+/// The folder flights are kept in.
+pub fn flights_dir(data_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let base = match data_dir {
+        Some(dir) => dir.to_owned(),
+        None => directories::ProjectDirs::from("", "", "airlock")
+            .context("cannot find a home folder for the data; pass --data-dir")?
+            .data_dir()
+            .to_owned(),
+    };
+    Ok(base.join("flights"))
+}
+
+fn seconds(value: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    value
+        .map(|s| Duration::try_from_secs_f64(s).with_context(|| format!("bad duration: {s}")))
+        .transpose()
+}
+
+/// A flag set by SIGINT or SIGTERM.
+pub fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).context("cannot handle signals")?;
+    }
+    Ok(stop)
+}
+
+/// Runs a subcommand.
+pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
+    match command {
+        Command::Sim {
+            baud,
+            link,
+            duration,
+            noise,
+            corrupt,
+            drop,
+            seed,
+        } => {
+            for (name, rate) in [("noise", noise), ("corrupt", corrupt), ("drop", drop)] {
+                if !(0.0..=1.0).contains(rate) {
+                    bail!("--{name} must be between 0 and 1, not {rate}");
+                }
+            }
+            let options = PtyOptions {
+                baud: *baud,
+                faults: Faults {
+                    noise: *noise,
+                    corrupt: *corrupt,
+                    drop: *drop,
+                },
+                seed: *seed,
+                duration: seconds(*duration)?,
+            };
+            let stop = stop_on_signals()?;
+            let result = sim::run_on_pty(
+                &options,
+                |path| {
+                    if let Some(link) = link {
+                        let _ = std::fs::remove_file(link);
+                        std::os::unix::fs::symlink(path, link)?;
+                    }
+                    let mut stdout = std::io::stdout().lock();
+                    writeln!(stdout, "{path}")?;
+                    stdout.flush()
+                },
+                || stop.load(Ordering::SeqCst),
+            );
+            if let Some(link) = link {
+                let _ = std::fs::remove_file(link);
+            }
+            result.context("simulator failed")
+        }
+        Command::Record {
+            port,
+            baud,
+            out,
+            duration,
+            listen_only,
+        } => {
+            let flight_dir = match out {
+                Some(dir) => FlightDir::Exact(dir.clone()),
+                None => FlightDir::Under(flights_dir(cli.data_dir.as_deref())?),
+            };
+            let config = SessionConfig {
+                port: port.clone(),
+                baud: *baud,
+                flight_dir,
+                duration: seconds(*duration)?,
+                act_as_gcs: !listen_only,
+            };
+            let stop = stop_on_signals()?;
+            let (_unused, commands) = crossbeam_channel::unbounded();
+            let control = Control { stop, commands };
+            let meta = session::run(&config, &control, &mut report_to_terminal)?;
+            let total: u64 = meta.messages.values().sum();
+            eprintln!(
+                "closed: {total} messages received, {} bytes in, {} bytes out, {} CRC errors",
+                meta.bytes_rx, meta.bytes_tx, meta.crc_errors
+            );
+            Ok(())
+        }
+        Command::Info { path, json } => {
+            let summary = review::summarize(path)?;
+            let mut stdout = std::io::stdout().lock();
+            if *json {
+                serde_json::to_writer_pretty(&mut stdout, &summary)?;
+                writeln!(stdout)?;
+            } else {
+                write!(stdout, "{}", human_summary(&summary))?;
+            }
+            Ok(())
+        }
+        Command::Export {
+            path,
+            format,
+            direction,
+            output,
+        } => {
+            let opened = review::open(path)?;
+            let file = create_private_file(output)?;
+            let mut writer = std::io::BufWriter::new(file);
+            let result = match format {
+                ExportFormat::Raw => export_raw(&opened, *direction, &mut writer)
+                    .map(|bytes| format!("{bytes} bytes")),
+                ExportFormat::Tlog => {
+                    export_tlog(&opened, &mut writer).map(|records| format!("{records} records"))
+                }
+            };
+            let written = result.with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!("wrote {written} to {}", output.display());
+            Ok(())
+        }
+    }
+}
+
+fn report_to_terminal(event: SessionEvent) {
+    match event {
+        SessionEvent::FlightStarted(dir) => eprintln!("recording to {}", dir.display()),
+        SessionEvent::Link(state) => eprintln!("link: {state}"),
+        SessionEvent::Problem(problem) => eprintln!("problem: {problem}"),
+        _ => {}
+    }
+}
+
+/// The text `airlock info` prints.
+pub fn human_summary(summary: &Summary) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(text, "{}", summary.path.display());
+    if let Some(start) = summary.start_us {
+        let when = std::time::UNIX_EPOCH + Duration::from_micros(start);
+        let _ = writeln!(text, "  started   {}", humantime::format_rfc3339_seconds(when));
+    }
+    let _ = writeln!(text, "  duration  {:.1} s", summary.duration_s);
+    if let Some(port) = &summary.port {
+        let baud = summary.baud.map(|b| format!(" at {b} baud")).unwrap_or_default();
+        let _ = writeln!(text, "  link      {port}{baud}, {} reconnects", summary.reconnects);
+    }
+    for vehicle in &summary.vehicles {
+        let _ = writeln!(
+            text,
+            "  vehicle   system {} component {}: {} ({})",
+            vehicle.system_id, vehicle.component_id, vehicle.vehicle_type, vehicle.autopilot
+        );
+    }
+    let total: u64 = summary.messages.values().sum();
+    let _ = writeln!(
+        text,
+        "  bytes     {} received, {} sent",
+        summary.bytes_rx, summary.bytes_tx
+    );
+    let _ = writeln!(
+        text,
+        "  frames    {total} received; {} CRC errors, {} unknown ids, {} garbage bytes, {} lost",
+        summary.crc_errors, summary.unknown_frames, summary.garbage_bytes, summary.lost_frames
+    );
+    for (name, count) in &summary.messages {
+        let _ = writeln!(text, "    {name:<32} {count:>9}");
+    }
+    if !summary.sent_messages.is_empty() {
+        let _ = writeln!(text, "  sent by the ground station");
+        for (name, count) in &summary.sent_messages {
+            let _ = writeln!(text, "    {name:<32} {count:>9}");
+        }
+    }
+    if summary.recording {
+        let _ = writeln!(text, "  note: this flight is being recorded right now");
+    }
+    for notice in &summary.notices {
+        let _ = writeln!(text, "  note: {notice}");
+    }
+    text
+}

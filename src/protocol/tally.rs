@@ -1,0 +1,98 @@
+//! Counts of what a link carried: frames per message type and direction, framing verdicts,
+//! loss, and the vehicles seen. The live recorder and the offline summary share it, so a
+//! flight's numbers are the same however they are computed.
+
+use std::collections::BTreeMap;
+
+use mavlink::dialects::ardupilotmega::MavMessage;
+
+use super::dialect;
+use super::frame::{FrameHeader, FramerStats, Parsed};
+use super::sequence::SequenceTracker;
+
+/// A system/component and what its heartbeat says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    pub vehicle_type: String,
+    pub autopilot: String,
+}
+
+/// Running counts for one flight.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    received: BTreeMap<u32, u64>,
+    sent: BTreeMap<u32, u64>,
+    pub senders: BTreeMap<(u8, u8), Sender>,
+    pub sequence: SequenceTracker,
+    pub signed_frames: u64,
+    pub decode_errors: u64,
+}
+
+impl Tally {
+    /// Counts an item parsed from received bytes. Returns the frame if it is one to decode.
+    pub fn on_received<'a>(&mut self, item: &Parsed<'a>) -> Option<(FrameHeader, &'a [u8])> {
+        match *item {
+            Parsed::Frame(header, bytes) => {
+                *self.received.entry(header.message_id).or_default() += 1;
+                self.sequence
+                    .observe(header.system_id, header.component_id, header.sequence);
+                if header.is_signed() {
+                    self.signed_frames += 1;
+                }
+                Some((header, bytes))
+            }
+            Parsed::Unknown(header, _) => {
+                *self.received.entry(header.message_id).or_default() += 1;
+                None
+            }
+            Parsed::CrcError(_) | Parsed::Garbage(_) => None,
+        }
+    }
+
+    /// Counts a frame the ground station itself sent.
+    pub fn on_sent(&mut self, header: &FrameHeader) {
+        *self.sent.entry(header.message_id).or_default() += 1;
+    }
+
+    /// Notes a decoded received message (heartbeats name the senders).
+    pub fn on_decoded(&mut self, header: &FrameHeader, msg: &MavMessage) {
+        if let MavMessage::HEARTBEAT(heartbeat) = msg {
+            self.senders
+                .entry((header.system_id, header.component_id))
+                .or_insert_with(|| Sender {
+                    vehicle_type: format!("{:?}", heartbeat.mavtype),
+                    autopilot: format!("{:?}", heartbeat.autopilot),
+                });
+        }
+    }
+
+    /// Received frames by message name (`UNKNOWN_<id>` for ids the dialect lacks).
+    pub fn received_by_name(&self) -> BTreeMap<String, u64> {
+        by_name(&self.received)
+    }
+
+    /// Sent frames by message name.
+    pub fn sent_by_name(&self) -> BTreeMap<String, u64> {
+        by_name(&self.sent)
+    }
+
+    pub fn received_total(&self) -> u64 {
+        self.received.values().sum()
+    }
+}
+
+fn by_name(counts: &BTreeMap<u32, u64>) -> BTreeMap<String, u64> {
+    counts
+        .iter()
+        .map(|(&id, &count)| (dialect::display_name(id), count))
+        .collect()
+}
+
+/// Framing statistics added up over several framers (e.g. one per link session).
+pub fn add_stats(total: &mut FramerStats, more: &FramerStats) {
+    total.bytes += more.bytes;
+    total.frames += more.frames;
+    total.unknown_frames += more.unknown_frames;
+    total.crc_errors += more.crc_errors;
+    total.garbage_bytes += more.garbage_bytes;
+}

@@ -1,0 +1,89 @@
+//! Exports of a stored flight: raw bytes of one direction, or a clean `.tlog`.
+
+use std::io::Write;
+
+use super::open::{Opened, StoredKind};
+use super::tlog::{TlogItem, TlogReader};
+use crate::capture::raw::{RecordIter, RecordKind};
+use super::walk::{walk_capture, CaptureEvent};
+use crate::protocol::frame::Parsed;
+
+/// Which side's bytes to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    /// Bytes received from the vehicle.
+    Rx,
+    /// Bytes the ground station sent.
+    Tx,
+}
+
+/// Writes the bytes of one direction exactly as they crossed the wire, in order; returns how
+/// many. From a tlog (which holds no raw bytes) it writes its frames back to back.
+pub fn export_raw(
+    opened: &Opened,
+    direction: Direction,
+    out: &mut impl Write,
+) -> std::io::Result<u64> {
+    let mut written = 0u64;
+    match opened.kind {
+        StoredKind::RawCapture => {
+            let wanted = match direction {
+                Direction::Rx => RecordKind::Rx,
+                Direction::Tx => RecordKind::Tx,
+            };
+            for record in RecordIter::new(opened.bytes()).filter(|r| r.kind == wanted) {
+                out.write_all(record.data)?;
+                written += record.data.len() as u64;
+            }
+        }
+        StoredKind::Tlog => {
+            for item in TlogReader::new(opened.bytes()) {
+                if let TlogItem::Frame { bytes, .. } = item {
+                    out.write_all(bytes)?;
+                    written += bytes.len() as u64;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(written)
+}
+
+/// Writes a `.tlog` of every frame (both directions, in arrival order); returns the number
+/// of records.
+pub fn export_tlog(opened: &Opened, out: &mut impl Write) -> std::io::Result<u64> {
+    let mut records = 0u64;
+    let mut write = |out: &mut dyn Write, time_us: u64, frame: &[u8]| -> std::io::Result<()> {
+        out.write_all(&time_us.to_be_bytes())?;
+        out.write_all(frame)?;
+        records += 1;
+        Ok(())
+    };
+    match opened.kind {
+        StoredKind::RawCapture => {
+            let mut result = Ok(());
+            walk_capture(opened.bytes(), &mut |event| {
+                if let CaptureEvent::Parsed {
+                    time,
+                    item: Parsed::Frame(_, frame) | Parsed::Unknown(_, frame),
+                    ..
+                } = event
+                {
+                    if result.is_ok() {
+                        result = write(out, time.wall_us, frame);
+                    }
+                }
+            });
+            result?;
+        }
+        StoredKind::Tlog => {
+            for item in TlogReader::new(opened.bytes()) {
+                if let TlogItem::Frame { time_us, bytes, .. } = item {
+                    write(out, time_us, bytes)?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(records)
+}

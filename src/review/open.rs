@@ -1,0 +1,94 @@
+//! Opening a stored flight: a flight folder, its raw capture, or a `.tlog` from anywhere.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use super::ReviewError;
+use crate::capture::{raw, RAW_FILE, TLOG_FILE};
+
+/// What kind of file holds the flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoredKind {
+    /// Airlock's raw capture (every byte, with directions).
+    RawCapture,
+    /// A `.tlog` (valid frames with timestamps, direction unknown).
+    Tlog,
+}
+
+/// A stored flight mapped into memory.
+pub struct Opened {
+    pub kind: StoredKind,
+    /// The flight folder, when the file is part of one.
+    pub flight_dir: Option<PathBuf>,
+    /// The file that was mapped.
+    pub file: PathBuf,
+    map: Option<Mmap>,
+}
+
+impl Opened {
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+}
+
+fn map_file(path: &Path) -> Result<Option<Mmap>, ReviewError> {
+    let io = |source| ReviewError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    if file.metadata().map_err(io)?.len() == 0 {
+        return Ok(None);
+    }
+    // SAFETY: flight files are only ever appended to, never shrunk or rewritten in place, so
+    // the mapped bytes stay valid while we read them.
+    let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+    Ok(Some(map))
+}
+
+/// Opens `path`: a flight folder (its raw capture, else its tlog), a raw capture file, or a tlog.
+pub fn open(path: &Path) -> Result<Opened, ReviewError> {
+    if path.is_dir() {
+        let raw_path = path.join(RAW_FILE);
+        let tlog_path = path.join(TLOG_FILE);
+        let (file, kind) = if raw_path.is_file() {
+            (raw_path, StoredKind::RawCapture)
+        } else if tlog_path.is_file() {
+            (tlog_path, StoredKind::Tlog)
+        } else {
+            return Err(ReviewError::NotAFlight {
+                path: path.to_owned(),
+            });
+        };
+        let map = map_file(&file)?;
+        if kind == StoredKind::RawCapture {
+            raw::check_header(map.as_deref().unwrap_or(&[]))?;
+        }
+        return Ok(Opened {
+            kind,
+            flight_dir: Some(path.to_owned()),
+            file,
+            map,
+        });
+    }
+    let map = map_file(path)?;
+    let bytes = map.as_deref().unwrap_or(&[]);
+    let kind = if bytes.starts_with(&raw::MAGIC) {
+        raw::check_header(bytes)?;
+        StoredKind::RawCapture
+    } else {
+        StoredKind::Tlog
+    };
+    let flight_dir = (kind == StoredKind::RawCapture)
+        .then(|| path.parent().map(Path::to_owned))
+        .flatten();
+    Ok(Opened {
+        kind,
+        flight_dir,
+        file: path.to_owned(),
+        map,
+    })
+}

@@ -1,0 +1,268 @@
+//! What `airlock info` says about a stored flight: durations, counts, damage, vehicles.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::open::{open, Opened, StoredKind};
+use super::tlog::{TlogItem, TlogReader};
+use super::ReviewError;
+use crate::capture::flight::is_being_recorded;
+use super::walk::{walk_capture, CaptureEvent};
+use crate::capture::raw::RecordKind;
+use crate::capture::{FlightMeta, VehicleSeen};
+use crate::protocol::frame::{FramerStats, Parsed};
+use crate::protocol::{self, Tally};
+use crate::session::apply_tally;
+
+/// A stored flight in numbers.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    pub path: PathBuf,
+    pub kind: Option<StoredKind>,
+    /// First and last record times, µs since the epoch.
+    pub start_us: Option<u64>,
+    pub end_us: Option<u64>,
+    pub duration_s: f64,
+    /// Valid frames received from the vehicle side by message name; in a tlog, every frame.
+    pub messages: BTreeMap<String, u64>,
+    /// Valid frames the ground station sent (known only for Airlock's own flights).
+    pub sent_messages: BTreeMap<String, u64>,
+    pub crc_errors: u64,
+    pub unknown_frames: u64,
+    /// Received bytes that belong to no valid frame.
+    pub garbage_bytes: u64,
+    pub bytes_rx: u64,
+    pub bytes_tx: u64,
+    pub lost_frames: u64,
+    pub signed_frames: u64,
+    pub reconnects: u64,
+    pub vehicles: Vec<VehicleSeen>,
+    pub port: Option<String>,
+    pub baud: Option<u32>,
+    /// Bytes of the file that could not be read as records (torn tail, corruption).
+    pub damaged_bytes: u64,
+    /// A recorder is writing this flight right now.
+    pub recording: bool,
+    /// The recorder died; the metadata was rebuilt from the raw capture.
+    pub recovered: bool,
+    /// Things the reader should know, in words.
+    pub notices: Vec<String>,
+}
+
+/// Reads the flight or tlog at `path` and sums it up. A flight whose recorder died gets its
+/// metadata rebuilt from the raw capture (and marked recovered).
+pub fn summarize(path: &Path) -> Result<Summary, ReviewError> {
+    let opened = open(path)?;
+    let mut summary = match opened.kind {
+        StoredKind::RawCapture => summarize_capture(&opened),
+        StoredKind::Tlog => summarize_tlog(&opened)?,
+    };
+    summary.path = path.to_owned();
+    summary.kind = Some(opened.kind);
+    if let Some(dir) = &opened.flight_dir {
+        merge_meta(dir, &mut summary);
+    }
+    Ok(summary)
+}
+
+fn record_vehicles(tally: &Tally) -> Vec<VehicleSeen> {
+    let mut meta = FlightMeta::default();
+    apply_tally(&mut meta, tally, &FramerStats::default());
+    meta.vehicles
+}
+
+/// Counts a received item, decoding heartbeats (they name the vehicles).
+fn count_received(tally: &mut Tally, item: &Parsed<'_>) {
+    if let Some((header, bytes)) = tally.on_received(item) {
+        if header.message_id == 0 {
+            match protocol::decode(&header, bytes) {
+                Ok(message) => tally.on_decoded(&header, &message),
+                Err(_) => tally.decode_errors += 1,
+            }
+        }
+    }
+}
+
+/// Replays a raw capture through the session's framing and counting.
+pub fn tally_capture(bytes: &[u8]) -> (Tally, FramerStats, Summary) {
+    let mut tally = Tally::default();
+    let mut summary = Summary::default();
+    let mut first_mono = None;
+    let mut last_mono = 0;
+    let mut opens = 0u64;
+    let walked = walk_capture(bytes, &mut |event| match event {
+        CaptureEvent::Record(record) => {
+            summary.start_us.get_or_insert(record.time.wall_us);
+            summary.end_us = Some(record.time.wall_us);
+            first_mono.get_or_insert(record.time.mono_us);
+            last_mono = record.time.mono_us;
+            match record.kind {
+                RecordKind::Rx => summary.bytes_rx += record.data.len() as u64,
+                RecordKind::Tx => summary.bytes_tx += record.data.len() as u64,
+                RecordKind::Event => {
+                    let event: serde_json::Value =
+                        serde_json::from_slice(record.data).unwrap_or_default();
+                    if event["event"] == "open" {
+                        opens += 1;
+                        summary.port = event["port"].as_str().map(str::to_owned);
+                    }
+                    if let Some(baud) = event["baud"].as_u64().and_then(|b| u32::try_from(b).ok()) {
+                        summary.baud = Some(baud);
+                    }
+                }
+            }
+        }
+        CaptureEvent::Parsed {
+            direction: RecordKind::Rx,
+            item,
+            ..
+        } => count_received(&mut tally, &item),
+        CaptureEvent::Parsed {
+            item: Parsed::Frame(header, _),
+            ..
+        } => tally.on_sent(&header),
+        CaptureEvent::Parsed { .. } => {}
+    });
+    let damage = walked.damage;
+    summary.damaged_bytes = damage.truncated_tail_bytes + damage.corrupt_bytes;
+    if damage.truncated_tail_bytes > 0 {
+        summary.notices.push(format!(
+            "the last record is incomplete ({} bytes): the recorder stopped mid-write",
+            damage.truncated_tail_bytes
+        ));
+    }
+    if damage.corrupt_bytes > 0 {
+        summary.notices.push(format!(
+            "{} corrupt bytes in the capture were skipped",
+            damage.corrupt_bytes
+        ));
+    }
+    summary.reconnects = opens.saturating_sub(1);
+    summary.duration_s = last_mono.saturating_sub(first_mono.unwrap_or(0)) as f64 * 1e-6;
+    (tally, walked.received, summary)
+}
+
+fn summarize_capture(opened: &Opened) -> Summary {
+    let (tally, stats, mut summary) = tally_capture(opened.bytes());
+    fill_counts(&mut summary, &tally, &stats);
+    summary
+}
+
+fn fill_counts(summary: &mut Summary, tally: &Tally, stats: &FramerStats) {
+    summary.messages = tally.received_by_name();
+    summary.sent_messages = tally.sent_by_name();
+    summary.crc_errors = stats.crc_errors;
+    summary.unknown_frames = stats.unknown_frames;
+    summary.garbage_bytes = stats.garbage_bytes;
+    summary.lost_frames = tally.sequence.lost();
+    summary.signed_frames = tally.signed_frames;
+    summary.vehicles = record_vehicles(tally);
+}
+
+fn summarize_tlog(opened: &Opened) -> Result<Summary, ReviewError> {
+    let mut tally = Tally::default();
+    let mut stats = FramerStats::default();
+    let mut summary = Summary::default();
+    let mut reader = TlogReader::new(opened.bytes());
+    for item in reader.by_ref() {
+        match item {
+            TlogItem::Frame {
+                time_us,
+                header,
+                bytes,
+                known,
+                ..
+            } => {
+                summary.start_us.get_or_insert(time_us);
+                summary.end_us = Some(time_us);
+                summary.bytes_rx += bytes.len() as u64;
+                let parsed = if known {
+                    stats.frames += 1;
+                    Parsed::Frame(header, bytes)
+                } else {
+                    stats.unknown_frames += 1;
+                    Parsed::Unknown(header, bytes)
+                };
+                count_received(&mut tally, &parsed);
+            }
+            TlogItem::CrcError { .. } => stats.crc_errors += 1,
+        }
+    }
+    if stats.frames == 0 {
+        return Err(ReviewError::NoFrames {
+            path: opened.file.clone(),
+        });
+    }
+    summary.damaged_bytes = reader.skipped_bytes + reader.truncated_tail_bytes;
+    if reader.truncated_tail_bytes > 0 {
+        summary.notices.push(format!(
+            "the last record is incomplete ({} bytes)",
+            reader.truncated_tail_bytes
+        ));
+    }
+    if reader.skipped_bytes > 0 {
+        summary.notices.push(format!(
+            "{} bytes that form no record were skipped",
+            reader.skipped_bytes
+        ));
+    }
+    stats.garbage_bytes = reader.skipped_bytes;
+    summary.duration_s = match (summary.start_us, summary.end_us) {
+        (Some(start), Some(end)) => end.saturating_sub(start) as f64 * 1e-6,
+        _ => 0.0,
+    };
+    fill_counts(&mut summary, &tally, &stats);
+    Ok(summary)
+}
+
+/// Adds what only the metadata knows, and rebuilds it when the recorder died.
+fn merge_meta(dir: &Path, summary: &mut Summary) {
+    summary.recording = is_being_recorded(dir);
+    let meta = match FlightMeta::load(dir) {
+        Ok(meta) => Some(meta),
+        Err(error) => {
+            summary
+                .notices
+                .push(format!("metadata unreadable, rebuilt from the capture: {error}"));
+            None
+        }
+    };
+    if let Some(meta) = &meta {
+        summary.port = summary.port.take().or_else(|| Some(meta.source.port.clone()));
+        summary.baud = summary.baud.or(meta.source.baud);
+        summary.recovered = meta.recovered;
+        if meta.closed_cleanly || summary.recording {
+            return;
+        }
+    }
+    if summary.kind != Some(StoredKind::RawCapture) {
+        return;
+    }
+    let mut rebuilt = meta.unwrap_or_default();
+    rebuilt.format = FlightMeta::FORMAT;
+    rebuilt.started_us = summary.start_us.unwrap_or(rebuilt.started_us);
+    rebuilt.ended_us = summary.end_us;
+    rebuilt.recovered = true;
+    rebuilt.messages = summary.messages.clone();
+    rebuilt.sent_messages = summary.sent_messages.clone();
+    rebuilt.bytes_rx = summary.bytes_rx;
+    rebuilt.bytes_tx = summary.bytes_tx;
+    rebuilt.crc_errors = summary.crc_errors;
+    rebuilt.unknown_frames = summary.unknown_frames;
+    rebuilt.garbage_bytes = summary.garbage_bytes;
+    rebuilt.lost_frames = summary.lost_frames;
+    rebuilt.reconnects = summary.reconnects;
+    rebuilt.vehicles = summary.vehicles.clone();
+    match rebuilt.store(dir) {
+        Ok(()) => {
+            summary.recovered = true;
+            summary.notices.push(
+                "the recorder did not close this flight: its metadata was rebuilt from the raw capture"
+                    .to_owned(),
+            );
+        }
+        Err(error) => summary
+            .notices
+            .push(format!("the recorder did not close this flight, and its metadata could not be rebuilt: {error}")),
+    }
+}

@@ -1,0 +1,489 @@
+//! The session loop: link → raw capture → framer → tlog, decoder, events.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use crossbeam_channel::Receiver;
+use serde_json::json;
+
+use super::{Command, LinkState, SessionEvent};
+use crate::capture::raw::RecordKind;
+use crate::capture::{FlightMeta, FlightRecord, FlightSource, VehicleSeen};
+use crate::link::{self, Baud, Link, LinkError, SerialLink, AUTO_BAUD_RATES, RETRY_INTERVAL};
+use crate::protocol::frame::{FramerStats, Parsed};
+use crate::protocol::{self, outgoing, Framer, MavMessage, Outgoing, Tally};
+
+/// How long auto-baud listens at one rate for valid frames.
+const BAUD_WINDOW: Duration = Duration::from_millis(2200);
+/// Valid frames needed at a rate to choose it (a single one could be chance).
+const BAUD_FRAMES_NEEDED: u64 = 2;
+/// How often the ground station's heartbeat goes out.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// How often counters are reported.
+const REPORT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Where the flight goes.
+#[derive(Debug, Clone)]
+pub enum FlightDir {
+    /// Exactly this folder (created; must not hold a flight already).
+    Exact(PathBuf),
+    /// A new folder named after the start time, under this one.
+    Under(PathBuf),
+}
+
+/// What to record from.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// A serial device path.
+    pub port: String,
+    pub baud: Baud,
+    pub flight_dir: FlightDir,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Send the GCS heartbeat and ask ArduPilot vehicles for telemetry.
+    pub act_as_gcs: bool,
+}
+
+/// How the owner steers a running session.
+pub struct Control {
+    pub stop: Arc<AtomicBool>,
+    pub commands: Receiver<Command>,
+}
+
+enum BaudSearch {
+    Fixed(u32),
+    Trying { index: usize, since: Instant, frames_before: u64 },
+    Found(u32),
+}
+
+struct Session<'a, E: FnMut(SessionEvent)> {
+    config: &'a SessionConfig,
+    record: FlightRecord,
+    rx: Framer,
+    tx: Framer,
+    tally: Tally,
+    outgoing: Outgoing,
+    link: Option<Box<dyn Link>>,
+    usb_serial: Option<String>,
+    state: LinkState,
+    baud: BaudSearch,
+    next_attempt: Instant,
+    last_heartbeat: Option<Instant>,
+    last_report: Instant,
+    streams_requested: Vec<u8>,
+    write_failing: bool,
+    connected_once: bool,
+    emit: &'a mut E,
+}
+
+/// Runs a session until `control.stop` is set or the duration is over; returns the closed
+/// flight's metadata.
+pub fn run(
+    config: &SessionConfig,
+    control: &Control,
+    emit: &mut impl FnMut(SessionEvent),
+) -> anyhow::Result<FlightMeta> {
+    let source = FlightSource {
+        port: config.port.clone(),
+        baud: match config.baud {
+            Baud::Fixed(baud) => Some(baud),
+            Baud::Auto => None,
+        },
+        ..FlightSource::default()
+    };
+    let record = match &config.flight_dir {
+        FlightDir::Exact(dir) => FlightRecord::create(dir, source),
+        FlightDir::Under(parent) => FlightRecord::create_in(parent, source),
+    }
+    .context("cannot start the flight record")?;
+    emit(SessionEvent::FlightStarted(record.dir().to_owned()));
+    let baud = match config.baud {
+        Baud::Fixed(baud) => BaudSearch::Fixed(baud),
+        Baud::Auto => BaudSearch::Trying {
+            index: 0,
+            since: Instant::now(),
+            frames_before: 0,
+        },
+    };
+    let mut session = Session {
+        config,
+        record,
+        rx: Framer::new(),
+        tx: Framer::new(),
+        tally: Tally::default(),
+        outgoing: Outgoing::default(),
+        link: None,
+        usb_serial: None,
+        state: LinkState::Connecting,
+        baud,
+        next_attempt: Instant::now(),
+        last_heartbeat: None,
+        last_report: Instant::now(),
+        streams_requested: Vec::new(),
+        write_failing: false,
+        connected_once: false,
+        emit,
+    };
+    (session.emit)(SessionEvent::Link(LinkState::Connecting));
+    let started = Instant::now();
+    let mut buf = vec![0u8; 4096];
+    while !control.stop.load(Ordering::SeqCst)
+        && config.duration.is_none_or(|limit| started.elapsed() < limit)
+    {
+        session.turn(control, &mut buf);
+    }
+    session.close()
+}
+
+impl<E: FnMut(SessionEvent)> Session<'_, E> {
+    fn turn(&mut self, control: &Control, buf: &mut [u8]) {
+        if self.link.is_none() {
+            if Instant::now() >= self.next_attempt {
+                self.connect();
+            }
+            if self.link.is_none() {
+                // Sleep until the next attempt, still answering commands.
+                if let Ok(command) = control.commands.recv_timeout(link::READ_TIMEOUT) {
+                    self.run_command(command);
+                }
+                self.housekeeping();
+                return;
+            }
+        }
+        while let Ok(command) = control.commands.try_recv() {
+            self.run_command(command);
+        }
+        let result = match self.link.as_mut() {
+            Some(link) => link.read(buf),
+            None => Ok(0),
+        };
+        match result {
+            Ok(0) => {}
+            Ok(count) => self.on_rx(&buf[..count]),
+            Err(error) => self.lose_link(&error),
+        }
+        self.search_baud();
+        self.act_as_gcs();
+        self.housekeeping();
+    }
+
+    fn current_baud(&self) -> u32 {
+        match self.baud {
+            BaudSearch::Fixed(baud) | BaudSearch::Found(baud) => baud,
+            BaudSearch::Trying { index, .. } => AUTO_BAUD_RATES[index % AUTO_BAUD_RATES.len()],
+        }
+    }
+
+    fn connect(&mut self) {
+        let baud = self.current_baud();
+        let mut opened = SerialLink::open(&self.config.port, baud);
+        if opened.is_err() {
+            if let Some(serial) = &self.usb_serial {
+                opened = SerialLink::open_by_usb_serial(serial, baud);
+            }
+        }
+        match opened {
+            Ok(link) => {
+                let info = link.describe();
+                if self.connected_once {
+                    self.record.meta_mut().reconnects += 1;
+                }
+                self.connected_once = true;
+                self.usb_serial = info.usb_serial.clone().or(self.usb_serial.take());
+                let source = &mut self.record.meta_mut().source;
+                source.usb_serial = self.usb_serial.clone();
+                source.description = Some(info.description());
+                self.event(json!({
+                    "event": "open",
+                    "port": info.path,
+                    "baud": baud,
+                    "description": info.description(),
+                    "usb_serial": info.usb_serial,
+                }));
+                self.link = Some(Box::new(link));
+                self.streams_requested.clear();
+                if let BaudSearch::Trying { since, frames_before, .. } = &mut self.baud {
+                    *since = Instant::now();
+                    *frames_before = self.rx.stats().frames;
+                    self.set_state(LinkState::DetectingBaud { trying: baud });
+                } else {
+                    self.record.meta_mut().source.baud = Some(baud);
+                    self.set_state(LinkState::Connected { baud });
+                }
+            }
+            Err(error) => {
+                self.next_attempt = Instant::now() + RETRY_INTERVAL;
+                let reason = error.to_string();
+                let state = if self.connected_once {
+                    LinkState::Lost { reason: reason.clone() }
+                } else {
+                    LinkState::Connecting
+                };
+                if self.state != state {
+                    if !self.connected_once {
+                        (self.emit)(SessionEvent::Problem(reason));
+                    }
+                    self.set_state(state);
+                }
+            }
+        }
+    }
+
+    fn lose_link(&mut self, error: &LinkError) {
+        self.link = None;
+        self.event(json!({ "event": "lost", "error": error.to_string() }));
+        self.flush_rx();
+        self.next_attempt = Instant::now();
+        self.set_state(LinkState::Lost {
+            reason: error.to_string(),
+        });
+    }
+
+    fn search_baud(&mut self) {
+        let BaudSearch::Trying { index, since, frames_before } = self.baud else {
+            return;
+        };
+        if self.link.is_none() {
+            return;
+        }
+        let baud = AUTO_BAUD_RATES[index % AUTO_BAUD_RATES.len()];
+        if self.rx.stats().frames >= frames_before + BAUD_FRAMES_NEEDED {
+            self.baud = BaudSearch::Found(baud);
+            self.record.meta_mut().source.baud = Some(baud);
+            self.event(json!({ "event": "baud", "baud": baud, "detected": true }));
+            self.set_state(LinkState::Connected { baud });
+        } else if since.elapsed() >= BAUD_WINDOW {
+            let next = AUTO_BAUD_RATES[(index + 1) % AUTO_BAUD_RATES.len()];
+            let result = match self.link.as_mut() {
+                Some(link) => link.set_baud(next),
+                None => Ok(()),
+            };
+            self.flush_rx();
+            self.baud = BaudSearch::Trying {
+                index: (index + 1) % AUTO_BAUD_RATES.len(),
+                since: Instant::now(),
+                frames_before: self.rx.stats().frames,
+            };
+            self.event(json!({ "event": "baud", "baud": next, "detected": false }));
+            match result {
+                Ok(()) => self.set_state(LinkState::DetectingBaud { trying: next }),
+                Err(error) => self.lose_link(&error),
+            }
+        }
+    }
+
+    fn act_as_gcs(&mut self) {
+        if !self.config.act_as_gcs || !matches!(self.state, LinkState::Connected { .. }) {
+            return;
+        }
+        if self
+            .last_heartbeat
+            .is_none_or(|last| last.elapsed() >= HEARTBEAT_INTERVAL)
+        {
+            self.last_heartbeat = Some(Instant::now());
+            self.send(&outgoing::gcs_heartbeat());
+        }
+        let autopilots: Vec<(u8, u8, String)> = self
+            .tally
+            .senders
+            .iter()
+            .filter(|(&(system, _), _)| !self.streams_requested.contains(&system))
+            .map(|(&(system, component), sender)| (system, component, sender.autopilot.clone()))
+            .collect();
+        for (system, component, autopilot) in autopilots {
+            if autopilot == "MAV_AUTOPILOT_ARDUPILOTMEGA" {
+                for request in outgoing::request_telemetry(system, component) {
+                    self.send(&request);
+                }
+                self.streams_requested.push(system);
+            }
+        }
+    }
+
+    fn run_command(&mut self, command: Command) {
+        match command {
+            Command::Send(message) => {
+                if self.link.is_some() {
+                    self.send(&message);
+                } else {
+                    (self.emit)(SessionEvent::Problem(
+                        "not connected: the command was not sent".to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, message: &MavMessage) {
+        let bytes = self.outgoing.encode(message);
+        let result = match self.link.as_mut() {
+            Some(link) => link.write_all(&bytes),
+            None => return,
+        };
+        let time = self.record_bytes(RecordKind::Tx, &bytes);
+        (self.emit)(SessionEvent::Bytes {
+            mono_us: time.mono_us,
+            rx: 0,
+            tx: bytes.len(),
+        });
+        let Self { tx, tally, record, .. } = self;
+        let mut tlog_error = None;
+        tx.push(&bytes, &mut |item| {
+            if let Parsed::Frame(header, frame) = item {
+                tally.on_sent(&header);
+                if let Err(error) = record.record_frame(time.wall_us, frame) {
+                    tlog_error = Some(error);
+                }
+            }
+        });
+        self.note_write(tlog_error.map_or(Ok(()), Err));
+        if let Err(error) = result {
+            self.lose_link(&error);
+        }
+    }
+
+    fn on_rx(&mut self, data: &[u8]) {
+        let time = self.record_bytes(RecordKind::Rx, data);
+        (self.emit)(SessionEvent::Bytes {
+            mono_us: time.mono_us,
+            rx: data.len(),
+            tx: 0,
+        });
+        self.parse_rx(Some(data), time);
+    }
+
+    fn flush_rx(&mut self) {
+        let time = self.record.now();
+        self.parse_rx(None, time);
+    }
+
+    /// Frames received bytes (or flushes held-back ones), writes frames to the tlog, decodes.
+    fn parse_rx(&mut self, data: Option<&[u8]>, time: crate::capture::Timestamp) {
+        let Self { rx, tally, record, emit, .. } = self;
+        let mut tlog_error = None;
+        let mut on_item = |item: Parsed<'_>| {
+            let frame_bytes = match item {
+                Parsed::Frame(_, bytes) | Parsed::Unknown(_, bytes) => Some(bytes),
+                _ => None,
+            };
+            if let Some(bytes) = frame_bytes {
+                if let Err(error) = record.record_frame(time.wall_us, bytes) {
+                    tlog_error = Some(error);
+                }
+            }
+            if let Some((header, bytes)) = tally.on_received(&item) {
+                match protocol::decode(&header, bytes) {
+                    Ok(message) => {
+                        tally.on_decoded(&header, &message);
+                        emit(SessionEvent::Message {
+                            wall_us: time.wall_us,
+                            mono_us: time.mono_us,
+                            header,
+                            message: Box::new(message),
+                        });
+                    }
+                    Err(_) => tally.decode_errors += 1,
+                }
+            }
+        };
+        match data {
+            Some(data) => rx.push(data, &mut on_item),
+            None => rx.flush(&mut on_item),
+        }
+        self.note_write(tlog_error.map_or(Ok(()), Err));
+    }
+
+    fn record_bytes(&mut self, kind: RecordKind, data: &[u8]) -> crate::capture::Timestamp {
+        let result = self.record.record(kind, 0, data);
+        match result {
+            Ok(time) => {
+                self.note_write(Ok(()));
+                time
+            }
+            Err(error) => {
+                self.note_write(Err(error));
+                self.record.now()
+            }
+        }
+    }
+
+    fn event(&mut self, event: serde_json::Value) {
+        let result = self.record.record_event(0, &event);
+        self.note_write(result);
+    }
+
+    /// Reports the first of a run of write failures (e.g. a full disk), and the recovery.
+    fn note_write(&mut self, result: std::io::Result<()>) {
+        match result {
+            Ok(()) if self.write_failing => {
+                self.write_failing = false;
+                (self.emit)(SessionEvent::Problem(
+                    "the flight record is being written again".to_owned(),
+                ));
+            }
+            Ok(()) => {}
+            Err(error) if !self.write_failing => {
+                self.write_failing = true;
+                (self.emit)(SessionEvent::Problem(format!(
+                    "cannot write the flight record in {}: {error}",
+                    self.record.dir().display()
+                )));
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn set_state(&mut self, state: LinkState) {
+        if self.state != state {
+            self.state = state.clone();
+            (self.emit)(SessionEvent::Link(state));
+        }
+    }
+
+    fn housekeeping(&mut self) {
+        let result = self.record.tick();
+        self.note_write(result);
+        if self.last_report.elapsed() >= REPORT_INTERVAL {
+            self.last_report = Instant::now();
+            (self.emit)(SessionEvent::Framing(self.rx.stats()));
+            (self.emit)(SessionEvent::Recorded {
+                bytes: self.record.size_bytes(),
+            });
+        }
+    }
+
+    fn close(mut self) -> anyhow::Result<FlightMeta> {
+        if self.link.take().is_some() {
+            self.event(json!({ "event": "close" }));
+        }
+        self.flush_rx();
+        apply_tally(self.record.meta_mut(), &self.tally, &self.rx.stats());
+        let meta = self.record.close().context("cannot close the flight record")?;
+        (self.emit)(SessionEvent::Link(LinkState::Disconnected));
+        (self.emit)(SessionEvent::Closed(Box::new(meta.clone())));
+        Ok(meta)
+    }
+}
+
+/// Writes a flight's counts into its metadata.
+pub fn apply_tally(meta: &mut FlightMeta, tally: &Tally, received: &FramerStats) {
+    meta.messages = tally.received_by_name();
+    meta.sent_messages = tally.sent_by_name();
+    meta.crc_errors = received.crc_errors;
+    meta.unknown_frames = received.unknown_frames;
+    meta.garbage_bytes = received.garbage_bytes;
+    meta.lost_frames = tally.sequence.lost();
+    meta.vehicles = tally
+        .senders
+        .iter()
+        .map(|(&(system_id, component_id), sender)| VehicleSeen {
+            system_id,
+            component_id,
+            vehicle_type: sender.vehicle_type.clone(),
+            autopilot: sender.autopilot.clone(),
+        })
+        .collect();
+}

@@ -1,0 +1,76 @@
+//! Message rates and last values per (system, component, message id): the inspector's data.
+
+use std::collections::BTreeMap;
+
+use mavlink::Message as _;
+
+use crate::protocol::{FrameHeader, MavMessage};
+
+/// How long a rate is measured over before it is updated.
+const RATE_WINDOW_US: u64 = 1_000_000;
+
+/// One message type from one sender.
+#[derive(Debug, Clone)]
+pub struct MessageStream {
+    pub name: &'static str,
+    pub count: u64,
+    /// Measured rate over the last full window, in Hz.
+    pub rate_hz: f64,
+    pub last_mono_us: u64,
+    pub last: MavMessage,
+    window_start_us: u64,
+    window_count: u64,
+}
+
+/// Key of a message stream: (system id, component id, message id).
+pub type StreamKey = (u8, u8, u32);
+
+/// Every message stream seen.
+#[derive(Debug, Clone, Default)]
+pub struct MessageRates {
+    streams: BTreeMap<StreamKey, MessageStream>,
+}
+
+impl MessageRates {
+    pub fn observe(&mut self, mono_us: u64, header: &FrameHeader, msg: &MavMessage) {
+        let key = (header.system_id, header.component_id, header.message_id);
+        let stream = self.streams.entry(key).or_insert_with(|| MessageStream {
+            name: msg.message_name(),
+            count: 0,
+            rate_hz: 0.0,
+            last_mono_us: mono_us,
+            last: msg.clone(),
+            window_start_us: mono_us,
+            window_count: 0,
+        });
+        stream.count += 1;
+        stream.window_count += 1;
+        stream.last_mono_us = mono_us;
+        stream.last = msg.clone();
+        let elapsed = mono_us.saturating_sub(stream.window_start_us);
+        if elapsed >= RATE_WINDOW_US {
+            // The message that closes the window belongs to the next one's interval count.
+            stream.rate_hz = (stream.window_count - 1) as f64 * 1e6 / elapsed as f64;
+            stream.window_start_us = mono_us;
+            stream.window_count = 1;
+        }
+    }
+
+    /// The rate to show at `mono_us`: decays to zero when a stream stops.
+    pub fn rate_at(stream: &MessageStream, mono_us: u64) -> f64 {
+        let silent_us = mono_us.saturating_sub(stream.last_mono_us);
+        if silent_us > 3 * RATE_WINDOW_US {
+            0.0
+        } else {
+            stream.rate_hz
+        }
+    }
+
+    pub fn streams(&self) -> impl Iterator<Item = (&StreamKey, &MessageStream)> {
+        self.streams.iter()
+    }
+
+    pub fn get(&self, key: &StreamKey) -> Option<&MessageStream> {
+        self.streams.get(key)
+    }
+}
