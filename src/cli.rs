@@ -256,12 +256,23 @@ pub fn human_summary(summary: &Summary) -> String {
     let _ = writeln!(text, "{}", summary.path.display());
     if let Some(start) = summary.start_us {
         let when = std::time::UNIX_EPOCH + Duration::from_micros(start);
-        let _ = writeln!(text, "  started   {}", humantime::format_rfc3339_seconds(when));
+        let _ = writeln!(
+            text,
+            "  started   {}",
+            humantime::format_rfc3339_seconds(when)
+        );
     }
     let _ = writeln!(text, "  duration  {:.1} s", summary.duration_s);
     if let Some(port) = &summary.port {
-        let baud = summary.baud.map(|b| format!(" at {b} baud")).unwrap_or_default();
-        let _ = writeln!(text, "  link      {port}{baud}, {} reconnects", summary.reconnects);
+        let baud = summary
+            .baud
+            .map(|b| format!(" at {b} baud"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  link      {port}{baud}, {} reconnects",
+            summary.reconnects
+        );
     }
     for vehicle in &summary.vehicles {
         let _ = writeln!(

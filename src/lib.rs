@@ -7,10 +7,10 @@
 //! pseudo-terminal. See `DESIGN.md` in the shared folder for the rules between modules.
 
 pub mod capture;
+pub mod cli;
 pub mod link;
 pub mod protocol;
 pub mod review;
 pub mod session;
 pub mod sim;
 pub mod vehicle;
-pub mod cli;

@@ -10,7 +10,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
-        None => Err(anyhow::anyhow!("the window is not built yet: use a subcommand (see --help)")),
+        None => Err(anyhow::anyhow!(
+            "the window is not built yet: use a subcommand (see --help)"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

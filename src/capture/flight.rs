@@ -157,7 +157,12 @@ impl FlightRecord {
     }
 
     /// Records a chunk of link bytes (or an event) at once; returns when it was recorded.
-    pub fn record(&mut self, kind: RecordKind, link: u8, data: &[u8]) -> std::io::Result<Timestamp> {
+    pub fn record(
+        &mut self,
+        kind: RecordKind,
+        link: u8,
+        data: &[u8],
+    ) -> std::io::Result<Timestamp> {
         let time = self.clock.now();
         self.raw.append(kind, link, time, data)?;
         match kind {
@@ -171,7 +176,8 @@ impl FlightRecord {
     /// Records a link event as a JSON object.
     pub fn record_event(&mut self, link: u8, event: &serde_json::Value) -> std::io::Result<()> {
         let text = event.to_string();
-        self.record(RecordKind::Event, link, text.as_bytes()).map(drop)
+        self.record(RecordKind::Event, link, text.as_bytes())
+            .map(drop)
     }
 
     /// Appends a valid frame to the `.tlog`.
@@ -224,5 +230,8 @@ pub fn is_being_recorded(dir: &Path) -> bool {
     let Ok(file) = File::open(dir.join(RAW_FILE)) else {
         return false;
     };
-    matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
+    matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    )
 }

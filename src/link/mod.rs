@@ -37,7 +37,9 @@ impl std::str::FromStr for Baud {
         }
         match text.parse::<u32>() {
             Ok(baud) if baud > 0 => Ok(Self::Fixed(baud)),
-            _ => Err(format!("baud must be a positive number or `auto`, not `{text}`")),
+            _ => Err(format!(
+                "baud must be a positive number or `auto`, not `{text}`"
+            )),
         }
     }
 }

@@ -110,7 +110,14 @@ impl Link for SerialLink {
             // A serial port never reaches end of file; zero bytes means the device is gone.
             Ok(0) => Err(LinkError::Lost(ErrorKind::UnexpectedEof.into())),
             Ok(count) => Ok(count),
-            Err(error) if matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::WouldBlock) => Ok(0),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::TimedOut | ErrorKind::Interrupted | ErrorKind::WouldBlock
+                ) =>
+            {
+                Ok(0)
+            }
             Err(error) => Err(LinkError::Lost(error)),
         }
     }

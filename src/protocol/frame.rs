@@ -300,6 +300,7 @@ fn step(buf: &[u8], at_end: bool) -> Step {
         Probe::NeedMore if at_end => Step::Skip(1, None),
         Probe::NeedMore => Step::Wait,
         Probe::Valid(header) => Step::Accept(header, true),
+        Probe::BadCrc(header) if buf.len() == header.frame_len && !at_end => Step::Wait,
         Probe::BadCrc(header) => {
             // Count it as a damaged frame only when it is followed by what looks like another
             // frame; a start byte inside random noise is not a frame that was damaged.
@@ -340,4 +341,239 @@ pub fn parse_all(data: &[u8], on: &mut impl FnMut(Parsed<'_>)) -> FramerStats {
     framer.push(data, on);
     framer.flush(on);
     framer.stats()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // Golden frames, encoded by pymavlink 2.4 (an independent implementation).
+
+    /// MAVLink 1 HEARTBEAT from system 1, component 1, sequence 0x4e.
+    pub const V1_HEARTBEAT: [u8; 17] = [
+        0xfe, // STX v1
+        0x09, // payload length
+        0x4e, // sequence
+        0x01, 0x01, // system, component
+        0x00, // message id 0: HEARTBEAT
+        0x04, 0x00, 0x00, 0x00, // custom_mode = 4 (GUIDED)
+        0x02, 0x03, 0x51, 0x03, 0x03, // type quad, autopilot APM, base_mode, state, version
+        0x85, 0x43, // CRC (with CRC extra 50)
+    ];
+
+    /// MAVLink 2 ATTITUDE, payload truncated from 28 to 16 bytes (trailing zeros dropped).
+    pub const V2_ATTITUDE: [u8; 28] = [
+        0xfd, 0x10, // STX v2, payload length 16
+        0x00, 0x00, // incompat, compat flags
+        0x07, 0x01, 0x01, // sequence, system, component
+        0x1e, 0x00, 0x00, // message id 30: ATTITUDE
+        0xe8, 0x03, 0x00, 0x00, // time_boot_ms = 1000
+        0xcd, 0xcc, 0xcc, 0x3d, // roll = 0.1
+        0xcd, 0xcc, 0x4c, 0xbe, // pitch = -0.2
+        0x00, 0x00, 0xc0, 0x3f, // yaw = 1.5 (the zero rates are truncated)
+        0x2d, 0x11, // CRC
+    ];
+
+    /// MAVLink 2 HEARTBEAT, signed (incompat flag 1): 13 signature bytes follow the CRC.
+    pub const V2_SIGNED_HEARTBEAT: [u8; 34] = [
+        0xfd, 0x09, 0x01, 0x00, // STX, length, incompat = signed, compat
+        0x09, 0x01, 0x01, // sequence, system, component
+        0x00, 0x00, 0x00, // message id 0
+        0x04, 0x00, 0x00, 0x00, 0x02, 0x03, 0x51, 0x03, 0x03, // payload
+        0x4d, 0x04, // CRC
+        0x00, // link id
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, // timestamp (48 bits)
+        0xe7, 0x91, 0x66, 0x74, 0x34, 0xa6, // signature (48 bits)
+    ];
+
+    fn collect(data: &[u8]) -> (Vec<Vec<u8>>, FramerStats) {
+        let mut frames = Vec::new();
+        let stats = parse_all(data, &mut |item| {
+            if let Parsed::Frame(_, bytes) | Parsed::Unknown(_, bytes) = item {
+                frames.push(bytes.to_vec());
+            }
+        });
+        (frames, stats)
+    }
+
+    #[test]
+    fn reads_golden_frames() {
+        for frame in [&V1_HEARTBEAT[..], &V2_ATTITUDE, &V2_SIGNED_HEARTBEAT] {
+            let Probe::Valid(header) = probe(frame) else {
+                panic!("not valid: {frame:02x?}");
+            };
+            assert_eq!(header.frame_len, frame.len());
+        }
+        let Probe::Valid(signed) = probe(&V2_SIGNED_HEARTBEAT) else {
+            unreachable!()
+        };
+        assert!(signed.is_signed());
+        assert_eq!(signed.sequence, 9);
+    }
+
+    #[test]
+    fn decodes_truncated_v2_payload() {
+        let Probe::Valid(header) = probe(&V2_ATTITUDE) else {
+            panic!()
+        };
+        let crate::protocol::MavMessage::ATTITUDE(att) =
+            crate::protocol::decode(&header, &V2_ATTITUDE).expect("decodes")
+        else {
+            panic!("not ATTITUDE")
+        };
+        assert_eq!(att.time_boot_ms, 1000);
+        assert!((att.yaw - 1.5).abs() < 1e-6);
+        assert_eq!(att.yawspeed, 0.0);
+    }
+
+    #[test]
+    fn resyncs_after_garbage_and_counts_it() {
+        let mut data = vec![0x00, 0xfe, 0x13, 0xfd, 0xff, 0x42];
+        data.extend_from_slice(&V1_HEARTBEAT);
+        data.extend_from_slice(&[0xfd, 0xfd, 0x01]);
+        data.extend_from_slice(&V2_ATTITUDE);
+        let (frames, stats) = collect(&data);
+        assert_eq!(frames, vec![V1_HEARTBEAT.to_vec(), V2_ATTITUDE.to_vec()]);
+        assert_eq!(stats.garbage_bytes, 9);
+        assert_eq!(stats.frames, 2);
+    }
+
+    #[test]
+    fn a_frame_with_a_bad_crc_is_counted_and_its_successor_kept() {
+        let mut broken = V2_ATTITUDE;
+        broken[12] ^= 0x01;
+        let mut data = broken.to_vec();
+        data.extend_from_slice(&V1_HEARTBEAT);
+        let (frames, stats) = collect(&data);
+        assert_eq!(frames, vec![V1_HEARTBEAT.to_vec()]);
+        assert_eq!(stats.crc_errors, 1);
+        assert_eq!(stats.garbage_bytes, V2_ATTITUDE.len() as u64);
+    }
+
+    #[test]
+    fn a_valid_frame_inside_a_false_start_is_found() {
+        // A start byte whose length claims the next bytes: the real frame starts inside it.
+        let mut data = vec![0xfe, 0x20, 0x00, 0x01, 0x01, 0x00];
+        data.extend_from_slice(&V1_HEARTBEAT);
+        data.extend_from_slice(&V2_ATTITUDE);
+        data.extend_from_slice(&[0u8; 40]);
+        let (frames, _) = collect(&data);
+        assert_eq!(frames, vec![V1_HEARTBEAT.to_vec(), V2_ATTITUDE.to_vec()]);
+    }
+
+    #[test]
+    fn a_false_unknown_frame_never_swallows_a_real_one() {
+        // 0xfd, len 4, flags 0, seq, sys, comp, id 0xfffff0 (unknown): 16 bytes of "frame" that
+        // would cover the start of the heartbeat after it.
+        let mut data = vec![
+            0xfd, 0x04, 0x00, 0x00, 0x00, 0x01, 0x01, 0xf0, 0xff, 0xff, 0x00,
+        ];
+        data.extend_from_slice(&V1_HEARTBEAT);
+        let (frames, stats) = collect(&data);
+        assert_eq!(frames, vec![V1_HEARTBEAT.to_vec()]);
+        assert_eq!(stats.unknown_frames, 0);
+    }
+
+    #[test]
+    fn a_real_unknown_frame_between_frames_is_counted() {
+        // A well-formed v2 frame with an id no dialect we ship knows (0xabcdef).
+        let mut unknown = vec![0xfd, 0x02, 0x00, 0x00, 0x05, 0x01, 0x01, 0xef, 0xcd, 0xab];
+        unknown.extend_from_slice(&[0x11, 0x22, 0x33, 0x44]);
+        let mut data = V1_HEARTBEAT.to_vec();
+        data.extend_from_slice(&unknown);
+        data.extend_from_slice(&V2_ATTITUDE);
+        let mut kinds = Vec::new();
+        parse_all(&data, &mut |item| match item {
+            Parsed::Frame(h, _) => kinds.push(format!("valid {}", h.message_id)),
+            Parsed::Unknown(h, _) => kinds.push(format!("unknown {}", h.message_id)),
+            _ => {}
+        });
+        assert_eq!(kinds, vec!["valid 0", "unknown 11259375", "valid 30"]);
+    }
+
+    #[test]
+    fn reserved_incompat_flags_are_not_a_frame() {
+        let mut data = V2_ATTITUDE.to_vec();
+        data[2] = 0x02;
+        let (frames, stats) = collect(&data);
+        assert!(frames.is_empty());
+        assert_eq!(stats.garbage_bytes, data.len() as u64);
+    }
+
+    #[test]
+    fn a_truncated_last_frame_becomes_garbage_at_the_end() {
+        let mut data = V1_HEARTBEAT.to_vec();
+        data.extend_from_slice(&V2_ATTITUDE[..10]);
+        let mut framer = Framer::new();
+        let mut frames = 0;
+        framer.push(&data, &mut |item| {
+            frames += matches!(item, Parsed::Frame(..)) as u32
+        });
+        assert_eq!(frames, 1);
+        assert_eq!(
+            framer.pending_len(),
+            10,
+            "held back until more bytes or the end"
+        );
+        framer.flush(&mut |_| {});
+        assert_eq!(framer.stats().garbage_bytes, 10);
+        assert_eq!(framer.pending_len(), 0);
+    }
+
+    /// A stream built from golden frames, broken frames and garbage.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(V1_HEARTBEAT.to_vec()),
+            Just(V2_ATTITUDE.to_vec()),
+            Just(V2_SIGNED_HEARTBEAT.to_vec()),
+            (0usize..28, any::<u8>()).prop_map(|(at, bit)| {
+                let mut frame = V2_ATTITUDE.to_vec();
+                frame[at.max(1)] ^= 1 << (bit % 8);
+                frame
+            }),
+            proptest::collection::vec(any::<u8>(), 0..40),
+            proptest::collection::vec(prop_oneof![Just(0xfd), Just(0xfe), any::<u8>()], 0..12),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_chunk_split_gives_the_same_frames(
+            pieces in proptest::collection::vec(piece(), 0..30),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..20),
+        ) {
+            let data: Vec<u8> = pieces.concat();
+            let mut whole = Vec::new();
+            let whole_stats = parse_all(&data, &mut |item| whole.push(format!("{item:?}")));
+            let mut offsets: Vec<usize> = cuts.iter().map(|c| c.index(data.len() + 1)).collect();
+            offsets.push(0);
+            offsets.push(data.len());
+            offsets.sort_unstable();
+            let mut framer = Framer::new();
+            let mut split = Vec::new();
+            for pair in offsets.windows(2) {
+                framer.push(&data[pair[0]..pair[1]], &mut |item| split.push(format!("{item:?}")));
+            }
+            framer.flush(&mut |item| split.push(format!("{item:?}")));
+            // Garbage may be reported in different pieces; everything else must be identical.
+            let frames = |items: &[String]| items.iter().filter(|i| !i.starts_with("Garbage")).cloned().collect::<Vec<_>>();
+            prop_assert_eq!(frames(&whole), frames(&split));
+            prop_assert_eq!(whole_stats, framer.stats());
+        }
+
+        #[test]
+        fn golden_frames_survive_any_surrounding_garbage(
+            before in proptest::collection::vec(any::<u8>(), 0..64),
+            after in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut data = before.clone();
+            data.extend_from_slice(&V1_HEARTBEAT);
+            data.extend_from_slice(&V2_SIGNED_HEARTBEAT);
+            data.extend_from_slice(&after);
+            let (frames, _) = collect(&data);
+            prop_assert!(frames.contains(&V1_HEARTBEAT.to_vec()));
+            prop_assert!(frames.contains(&V2_SIGNED_HEARTBEAT.to_vec()));
+        }
+    }
 }

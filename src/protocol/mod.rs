@@ -21,7 +21,10 @@ pub const GCS_SYSTEM_ID: u8 = 255;
 pub const GCS_COMPONENT_ID: u8 = 190;
 
 /// Decodes the payload of a valid frame into a message.
-pub fn decode(header: &FrameHeader, frame: &[u8]) -> Result<MavMessage, mavlink::error::ParserError> {
+pub fn decode(
+    header: &FrameHeader,
+    frame: &[u8],
+) -> Result<MavMessage, mavlink::error::ParserError> {
     let version = match header.version {
         Version::V1 => mavlink::MavlinkVersion::V1,
         Version::V2 => mavlink::MavlinkVersion::V2,

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use super::open::{Opened, StoredKind};
 use super::tlog::{TlogItem, TlogReader};
-use crate::capture::raw::{RecordIter, RecordKind};
 use super::walk::{walk_capture, CaptureEvent};
+use crate::capture::raw::{RecordIter, RecordKind};
 use crate::protocol::frame::Parsed;
 
 /// Which side's bytes to export.

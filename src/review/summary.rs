@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::open::{open, Opened, StoredKind};
 use super::tlog::{TlogItem, TlogReader};
+use super::walk::{walk_capture, CaptureEvent};
 use super::ReviewError;
 use crate::capture::flight::is_being_recorded;
-use super::walk::{walk_capture, CaptureEvent};
 use crate::capture::raw::RecordKind;
 use crate::capture::{FlightMeta, VehicleSeen};
 use crate::protocol::frame::{FramerStats, Parsed};
@@ -221,14 +221,17 @@ fn merge_meta(dir: &Path, summary: &mut Summary) {
     let meta = match FlightMeta::load(dir) {
         Ok(meta) => Some(meta),
         Err(error) => {
-            summary
-                .notices
-                .push(format!("metadata unreadable, rebuilt from the capture: {error}"));
+            summary.notices.push(format!(
+                "metadata unreadable, rebuilt from the capture: {error}"
+            ));
             None
         }
     };
     if let Some(meta) = &meta {
-        summary.port = summary.port.take().or_else(|| Some(meta.source.port.clone()));
+        summary.port = summary
+            .port
+            .take()
+            .or_else(|| Some(meta.source.port.clone()));
         summary.baud = summary.baud.or(meta.source.baud);
         summary.recovered = meta.recovered;
         if meta.closed_cleanly || summary.recording {

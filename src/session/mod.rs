@@ -48,7 +48,11 @@ pub enum SessionEvent {
     FlightStarted(std::path::PathBuf),
     Link(LinkState),
     /// Bytes moved (for rates): received or sent, at a monotonic time.
-    Bytes { mono_us: u64, rx: usize, tx: usize },
+    Bytes {
+        mono_us: u64,
+        rx: usize,
+        tx: usize,
+    },
     /// A decoded message from the vehicle side.
     Message {
         wall_us: u64,
@@ -59,7 +63,9 @@ pub enum SessionEvent {
     /// Framing counters so far (received side).
     Framing(crate::protocol::frame::FramerStats),
     /// Size of the flight record on disk so far.
-    Recorded { bytes: u64 },
+    Recorded {
+        bytes: u64,
+    },
     /// Something went wrong that the operator must know (e.g. the disk is full).
     Problem(String),
     /// The flight was closed; the session is over.

@@ -55,7 +55,11 @@ pub struct Control {
 
 enum BaudSearch {
     Fixed(u32),
-    Trying { index: usize, since: Instant, frames_before: u64 },
+    Trying {
+        index: usize,
+        since: Instant,
+        frames_before: u64,
+    },
     Found(u32),
 }
 
@@ -131,7 +135,9 @@ pub fn run(
     let started = Instant::now();
     let mut buf = vec![0u8; 4096];
     while !control.stop.load(Ordering::SeqCst)
-        && config.duration.is_none_or(|limit| started.elapsed() < limit)
+        && config
+            .duration
+            .is_none_or(|limit| started.elapsed() < limit)
     {
         session.turn(control, &mut buf);
     }
@@ -205,7 +211,12 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 }));
                 self.link = Some(Box::new(link));
                 self.streams_requested.clear();
-                if let BaudSearch::Trying { since, frames_before, .. } = &mut self.baud {
+                if let BaudSearch::Trying {
+                    since,
+                    frames_before,
+                    ..
+                } = &mut self.baud
+                {
                     *since = Instant::now();
                     *frames_before = self.rx.stats().frames;
                     self.set_state(LinkState::DetectingBaud { trying: baud });
@@ -218,7 +229,9 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 self.next_attempt = Instant::now() + RETRY_INTERVAL;
                 let reason = error.to_string();
                 let state = if self.connected_once {
-                    LinkState::Lost { reason: reason.clone() }
+                    LinkState::Lost {
+                        reason: reason.clone(),
+                    }
                 } else {
                     LinkState::Connecting
                 };
@@ -243,7 +256,12 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     }
 
     fn search_baud(&mut self) {
-        let BaudSearch::Trying { index, since, frames_before } = self.baud else {
+        let BaudSearch::Trying {
+            index,
+            since,
+            frames_before,
+        } = self.baud
+        else {
             return;
         };
         if self.link.is_none() {
@@ -329,7 +347,9 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             rx: 0,
             tx: bytes.len(),
         });
-        let Self { tx, tally, record, .. } = self;
+        let Self {
+            tx, tally, record, ..
+        } = self;
         let mut tlog_error = None;
         tx.push(&bytes, &mut |item| {
             if let Parsed::Frame(header, frame) = item {
@@ -362,7 +382,13 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
 
     /// Frames received bytes (or flushes held-back ones), writes frames to the tlog, decodes.
     fn parse_rx(&mut self, data: Option<&[u8]>, time: crate::capture::Timestamp) {
-        let Self { rx, tally, record, emit, .. } = self;
+        let Self {
+            rx,
+            tally,
+            record,
+            emit,
+            ..
+        } = self;
         let mut tlog_error = None;
         let mut on_item = |item: Parsed<'_>| {
             let frame_bytes = match item {
@@ -461,7 +487,10 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         }
         self.flush_rx();
         apply_tally(self.record.meta_mut(), &self.tally, &self.rx.stats());
-        let meta = self.record.close().context("cannot close the flight record")?;
+        let meta = self
+            .record
+            .close()
+            .context("cannot close the flight record")?;
         (self.emit)(SessionEvent::Link(LinkState::Disconnected));
         (self.emit)(SessionEvent::Closed(Box::new(meta.clone())));
         Ok(meta)

@@ -159,7 +159,11 @@ pub fn state_at(t_s: f64) -> SimState {
     let flying_s = (cycle_t - GROUND_S).clamp(0.0, CLIMB_S + CRUISE_S + RETURN_S + LAND_S);
     let discharge = flying_s / (CLIMB_S + CRUISE_S + RETURN_S + LAND_S);
     let battery_pct = 100.0 - 75.0 * discharge;
-    let current = if phase.armed() { 18.0 + 4.0 * climb.max(0.0) } else { 0.4 };
+    let current = if phase.armed() {
+        18.0 + 4.0 * climb.max(0.0)
+    } else {
+        0.4
+    };
     SimState {
         phase,
         lat_deg: lat,
@@ -173,7 +177,11 @@ pub fn state_at(t_s: f64) -> SimState {
         yaw_rad: yaw,
         yaw_rate_rad_s: yaw_rate,
         groundspeed_m_s: groundspeed,
-        throttle_pct: if phase.armed() { 45.0 + 10.0 * climb.max(0.0) } else { 0.0 },
+        throttle_pct: if phase.armed() {
+            45.0 + 10.0 * climb.max(0.0)
+        } else {
+            0.0
+        },
         battery_v: 12.6 + 4.2 * battery_pct / 100.0 - current * 0.01,
         battery_a: current,
         battery_pct,
@@ -199,12 +207,8 @@ mod tests {
         assert_eq!(cruise.phase, Phase::Mission);
         assert!((cruise.groundspeed_m_s - CRUISE_SPEED_M_S).abs() < 1e-6);
         assert!(cruise.alt_rel_m > 25.0);
-        let distance = crate::vehicle::haversine_m(
-            HOME_LAT_DEG,
-            HOME_LON_DEG,
-            cruise.lat_deg,
-            cruise.lon_deg,
-        );
+        let distance =
+            crate::vehicle::haversine_m(HOME_LAT_DEG, HOME_LON_DEG, cruise.lat_deg, cruise.lon_deg);
         assert!((distance - CIRCLE_RADIUS_M).abs() < 1.0, "{distance}");
         assert!(state_at(400.0).battery_pct < state_at(50.0).battery_pct);
         assert_eq!(state_at(CYCLE_S + 1.0).phase, Phase::Ground);

@@ -154,7 +154,10 @@ impl SimVehicle {
             self.last_phase = Some(state.phase);
         }
         if state.battery_pct < 30.0 && self.rng.f64() < 0.002 {
-            messages.push(statustext(apm::MavSeverity::MAV_SEVERITY_WARNING, "Battery 1 low"));
+            messages.push(statustext(
+                apm::MavSeverity::MAV_SEVERITY_WARNING,
+                "Battery 1 low",
+            ));
         }
         for id in self.schedule.due(now_s) {
             messages.push(telemetry(id, &state, now_s));
@@ -186,7 +189,9 @@ impl SimVehicle {
     #[allow(deprecated)] // REQUEST_DATA_STREAM: what ArduPilot still obeys
     pub fn receive(&mut self, data: &[u8]) -> Vec<u8> {
         let mut messages = Vec::new();
-        let Self { framer, received, .. } = self;
+        let Self {
+            framer, received, ..
+        } = self;
         framer.push(data, &mut |item| {
             if let Parsed::Frame(header, bytes) = item {
                 if let Ok(message) = protocol::decode(&header, bytes) {
@@ -391,8 +396,9 @@ pub fn run_on_pty(
     ready: impl FnOnce(&str) -> std::io::Result<()>,
     stop: impl Fn() -> bool,
 ) -> std::io::Result<()> {
-    let (mut master, slave) = serialport::TTYPort::pair()
-        .map_err(|error| std::io::Error::other(format!("cannot create a pseudo-terminal: {error}")))?;
+    let (mut master, slave) = serialport::TTYPort::pair().map_err(|error| {
+        std::io::Error::other(format!("cannot create a pseudo-terminal: {error}"))
+    })?;
     let path = serialport::SerialPort::name(&slave)
         .ok_or_else(|| std::io::Error::other("the pseudo-terminal has no name"))?;
     serialport::SerialPort::set_timeout(&mut master, Duration::from_millis(1))
@@ -407,7 +413,11 @@ pub fn run_on_pty(
     let mut buf = [0u8; 1024];
     // Keep the slave end open so the pty lives while ground stations come and go.
     let _slave = slave;
-    while !stop() && options.duration.is_none_or(|limit| started.elapsed() < limit) {
+    while !stop()
+        && options
+            .duration
+            .is_none_or(|limit| started.elapsed() < limit)
+    {
         let now_s = started.elapsed().as_secs_f64();
         queue.extend(vehicle.tick(now_s));
         match master.read(&mut buf) {
@@ -445,7 +455,9 @@ mod tests {
         let mut count = |bytes: &[u8]| {
             crate::protocol::frame::parse_all(bytes, &mut |item| {
                 if let Parsed::Frame(header, _) = item {
-                    *names.entry(crate::protocol::dialect::display_name(header.message_id)).or_default() += 1;
+                    *names
+                        .entry(crate::protocol::dialect::display_name(header.message_id))
+                        .or_default() += 1;
                 }
             })
         };

@@ -149,10 +149,8 @@ impl VehicleState {
             return;
         }
         match msg {
-            MavMessage::HEARTBEAT(heartbeat) => {
-                if self.component_id == Some(header.component_id) {
-                    self.status = Some(status_from(heartbeat, mono_us));
-                }
+            MavMessage::HEARTBEAT(heartbeat) if self.component_id == Some(header.component_id) => {
+                self.status = Some(status_from(heartbeat, mono_us));
             }
             MavMessage::ATTITUDE(att) => {
                 self.attitude = Some(Attitude {
@@ -181,7 +179,8 @@ impl VehicleState {
                 self.gps = Some(Gps {
                     fix_type: fix_name(fix_level).to_owned(),
                     fix_level,
-                    satellites: (gps.satellites_visible != u8::MAX).then_some(gps.satellites_visible),
+                    satellites: (gps.satellites_visible != u8::MAX)
+                        .then_some(gps.satellites_visible),
                     hdop: dop(gps.eph),
                     vdop: dop(gps.epv),
                     lat_deg: f64::from(gps.lat) * 1e-7,
@@ -215,7 +214,12 @@ impl VehicleState {
                 if bat.id != 0 {
                     return;
                 }
-                let cells: Vec<u16> = bat.voltages.iter().copied().filter(|&v| v != u16::MAX).collect();
+                let cells: Vec<u16> = bat
+                    .voltages
+                    .iter()
+                    .copied()
+                    .filter(|&v| v != u16::MAX)
+                    .collect();
                 if !cells.is_empty() {
                     let total_mv: u32 = cells.iter().map(|&v| u32::from(v)).sum();
                     self.battery.voltage_v = Some(f64::from(total_mv) * 1e-3);
@@ -241,7 +245,8 @@ impl VehicleState {
                 });
             }
             MavMessage::STATUSTEXT(text) => {
-                self.status_log.push_chunk(wall_us, header.component_id, text);
+                self.status_log
+                    .push_chunk(wall_us, header.component_id, text);
             }
             _ => {}
         }
@@ -258,7 +263,12 @@ impl VehicleState {
     pub fn distance_to_home_m(&self) -> Option<f64> {
         let home = self.home?;
         let pos = self.position?;
-        Some(haversine_m(home.lat_deg, home.lon_deg, pos.lat_deg, pos.lon_deg))
+        Some(haversine_m(
+            home.lat_deg,
+            home.lon_deg,
+            pos.lat_deg,
+            pos.lon_deg,
+        ))
     }
 }
 
@@ -266,10 +276,16 @@ fn status_from(heartbeat: &apm::HEARTBEAT_DATA, mono_us: u64) -> Status {
     Status {
         vehicle_type: heartbeat.mavtype,
         autopilot: heartbeat.autopilot,
-        armed: heartbeat.base_mode.contains(MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED),
+        armed: heartbeat
+            .base_mode
+            .contains(MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED),
         system_status: heartbeat.system_status,
         custom_mode: heartbeat.custom_mode,
-        mode_name: modes::mode_name(heartbeat.autopilot, heartbeat.mavtype, heartbeat.custom_mode),
+        mode_name: modes::mode_name(
+            heartbeat.autopilot,
+            heartbeat.mavtype,
+            heartbeat.custom_mode,
+        ),
         last_heartbeat_mono_us: mono_us,
     }
 }

@@ -186,7 +186,10 @@ mod tests {
         let apm = MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA;
         assert_eq!(mode_name(apm, MavType::MAV_TYPE_QUADROTOR, 5), "LOITER");
         assert_eq!(mode_name(apm, MavType::MAV_TYPE_FIXED_WING, 5), "FBWA");
-        assert_eq!(mode_name(apm, MavType::MAV_TYPE_VTOL_TILTROTOR, 19), "QLOITER");
+        assert_eq!(
+            mode_name(apm, MavType::MAV_TYPE_VTOL_TILTROTOR, 19),
+            "QLOITER"
+        );
         assert_eq!(mode_name(apm, MavType::MAV_TYPE_GROUND_ROVER, 4), "HOLD");
         assert_eq!(mode_name(apm, MavType::MAV_TYPE_QUADROTOR, 99), "Mode 99");
     }

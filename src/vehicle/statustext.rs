@@ -132,7 +132,13 @@ mod tests {
         log.push_chunk(2, 1, &chunk(&first, 7, 0));
         log.push_chunk(3, 1, &chunk("tail", 7, 1));
         let texts: Vec<&str> = log.messages().map(|m| m.text.as_str()).collect();
-        assert_eq!(texts, vec!["PreArm: Gyros inconsistent".to_owned(), format!("{first}tail")]);
+        assert_eq!(
+            texts,
+            vec![
+                "PreArm: Gyros inconsistent".to_owned(),
+                format!("{first}tail")
+            ]
+        );
         assert_eq!(log.total(), 2);
     }
 

@@ -1,0 +1,299 @@
+//! End to end with real processes: `airlock sim` ↔ `airlock record`, kills, and `info`/`export`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serialport::{SerialPort, TTYPort};
+
+const AIRLOCK: &str = env!("CARGO_BIN_EXE_airlock");
+
+fn airlock(args: &[&str]) -> std::process::Output {
+    Command::new(AIRLOCK)
+        .args(args)
+        .output()
+        .expect("airlock runs")
+}
+
+fn info_json(path: &Path) -> serde_json::Value {
+    let out = airlock(&["info", "--json", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("info --json prints JSON")
+}
+
+/// Starts `airlock sim` and returns it with the device path it printed first.
+fn start_sim(extra: &[&str]) -> (Child, String) {
+    let mut sim = Command::new(AIRLOCK)
+        .arg("sim")
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sim starts");
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (sim, line.trim().to_owned())
+}
+
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+const SIGKILL: &str = "-KILL";
+const SIGTERM: &str = "-TERM";
+
+#[test]
+fn sim_and_record_give_plausible_telemetry_with_no_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let flight = dir.path().join("flight");
+    let (mut sim, device) = start_sim(&["--baud", "57600", "--duration", "20"]);
+    assert!(device.starts_with("/dev/pts/"), "{device}");
+    let out = airlock(&[
+        "record",
+        "--port",
+        &device,
+        "--baud",
+        "57600",
+        "--out",
+        flight.to_str().unwrap(),
+        "--duration",
+        "6",
+    ]);
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = info_json(&flight);
+    assert_eq!(info["crc_errors"], 0);
+    assert_eq!(info["garbage_bytes"], 0);
+    assert_eq!(info["lost_frames"], 0);
+    let count = |name: &str| info["messages"][name].as_u64().unwrap_or(0) as f64;
+    let duration = info["duration_s"].as_f64().unwrap();
+    assert!((5.5..7.0).contains(&duration), "{duration}");
+    assert!(
+        count("ATTITUDE") / duration > 8.0,
+        "ATTITUDE {}",
+        count("ATTITUDE")
+    );
+    assert!(
+        (4.0..=8.0).contains(&count("HEARTBEAT")),
+        "{}",
+        count("HEARTBEAT")
+    );
+    for name in [
+        "GLOBAL_POSITION_INT",
+        "GPS_RAW_INT",
+        "VFR_HUD",
+        "SYS_STATUS",
+        "BATTERY_STATUS",
+        "STATUSTEXT",
+    ] {
+        assert!(count(name) >= 1.0, "{name} missing: {info}");
+    }
+    assert!(info["sent_messages"]["HEARTBEAT"].as_u64().unwrap() >= 4);
+    assert_eq!(info["vehicles"][0]["vehicle_type"], "MAV_TYPE_QUADROTOR");
+    // Airlock's own tlog holds the same frames as the capture, both directions.
+    let tlog = info_json(&flight.join("flight.tlog"));
+    let received: u64 = info["messages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let sent: u64 = info["sent_messages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let in_tlog: u64 = tlog["messages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(in_tlog, received + sent);
+}
+
+#[test]
+fn fault_injection_is_counted_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let flight = dir.path().join("flight");
+    let (mut sim, device) = start_sim(&[
+        "--baud",
+        "115200",
+        "--noise",
+        "0.1",
+        "--corrupt",
+        "0.05",
+        "--drop",
+        "0.05",
+        "--seed",
+        "5",
+    ]);
+    let out = airlock(&[
+        "record",
+        "--port",
+        &device,
+        "--baud",
+        "115200",
+        "--listen-only",
+        "--out",
+        flight.to_str().unwrap(),
+        "--duration",
+        "5",
+    ]);
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(out.status.success());
+    let info = info_json(&flight);
+    assert!(info["crc_errors"].as_u64().unwrap() > 0, "{info}");
+    assert!(info["garbage_bytes"].as_u64().unwrap() > 0);
+    assert!(info["lost_frames"].as_u64().unwrap() > 0);
+    assert!(info["messages"]["ATTITUDE"].as_u64().unwrap() > 20);
+    assert!(
+        info["sent_messages"].as_object().unwrap().is_empty(),
+        "listen-only sent nothing"
+    );
+}
+
+#[test]
+fn sigterm_closes_the_flight_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let flight = dir.path().join("flight");
+    let (mut sim, device) = start_sim(&["--duration", "20"]);
+    let mut record = Command::new(AIRLOCK)
+        .args([
+            "record",
+            "--port",
+            &device,
+            "--out",
+            flight.to_str().unwrap(),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    signal(&record, SIGTERM);
+    let status = record.wait().unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(status.success(), "{status:?}");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(flight.join("flight.json")).unwrap()).unwrap();
+    assert_eq!(meta["closed_cleanly"], true);
+    assert_eq!(
+        meta["source"]["baud"], 57600,
+        "auto-baud found the sim's rate"
+    );
+    assert!(meta["messages"]["HEARTBEAT"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn sigkill_loses_nothing_older_than_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let flight = dir.path().join("flight");
+    let (mut master, slave) = TTYPort::pair().unwrap();
+    let device = slave.name().unwrap();
+    let mut record = Command::new(AIRLOCK)
+        .args([
+            "record",
+            "--port",
+            &device,
+            "--baud",
+            "57600",
+            "--listen-only",
+            "--out",
+            flight.to_str().unwrap(),
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the recorder has the port open (its capture file exists and holds an event).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(flight.join("capture.alc")).map_or(0, |m| m.len()) < 40 {
+        assert!(Instant::now() < deadline, "recorder did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Write a counting pattern for 3 s, remembering when each piece went out.
+    let mut written: Vec<(Instant, usize)> = Vec::new();
+    let mut all = Vec::new();
+    let started = Instant::now();
+    let mut n: u32 = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let piece: Vec<u8> = (0..64).map(|i| (n.wrapping_mul(7) + i) as u8).collect();
+        master.write_all(&piece).unwrap();
+        all.extend_from_slice(&piece);
+        written.push((Instant::now(), all.len()));
+        n += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill_time = Instant::now();
+    signal(&record, SIGKILL);
+    let _ = record.wait();
+    let safe_len = written
+        .iter()
+        .rev()
+        .find(|(at, _)| kill_time.duration_since(*at) >= Duration::from_secs(1))
+        .map_or(0, |&(_, len)| len);
+    assert!(safe_len > 10_000, "{safe_len}");
+    let out_file = dir.path().join("rx.bin");
+    let out = airlock(&[
+        "export",
+        flight.to_str().unwrap(),
+        "--format",
+        "raw",
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let captured = std::fs::read(&out_file).unwrap();
+    assert!(
+        captured.len() >= safe_len,
+        "captured {} of {safe_len}",
+        captured.len()
+    );
+    assert_eq!(
+        &captured[..],
+        &all[..captured.len()],
+        "capture is a prefix of what was written"
+    );
+    let info = info_json(&flight);
+    assert_eq!(info["recovered"], true, "{info}");
+    assert_eq!(info["recording"], false);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(flight.join("flight.json")).unwrap()).unwrap();
+    assert_eq!(meta["recovered"], true);
+    assert_eq!(meta["bytes_rx"].as_u64().unwrap(), captured.len() as u64);
+    drop(slave);
+}
+
+#[test]
+fn info_refuses_garbage_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.tlog");
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(&[0x55; 5000]).unwrap();
+    let out = airlock(&["info", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no MAVLink frames found"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -1,0 +1,179 @@
+//! The live session against real pseudo-terminals made by the test: byte-exact capture,
+//! the GCS side of the protocol, and unplug/replug of the device.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use airlock::link::Baud;
+use airlock::protocol::frame::{parse_all, Parsed};
+use airlock::protocol::{dialect, MavMessage, Outgoing};
+use airlock::review::{self, export};
+use airlock::session::{self, Control, FlightDir, LinkState, SessionConfig, SessionEvent};
+use serialport::{SerialPort, TTYPort};
+
+fn heartbeat(outgoing: &mut Outgoing) -> Vec<u8> {
+    use mavlink::dialects::ardupilotmega as apm;
+    outgoing.encode(&MavMessage::HEARTBEAT(apm::HEARTBEAT_DATA {
+        custom_mode: 5,
+        mavtype: apm::MavType::MAV_TYPE_QUADROTOR,
+        autopilot: apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
+        base_mode: apm::MavModeFlag::MAV_MODE_FLAG_CUSTOM_MODE_ENABLED,
+        system_status: apm::MavState::MAV_STATE_STANDBY,
+        mavlink_version: 3,
+    }))
+}
+
+/// A fake vehicle on the master side of a fresh pty, reachable through `link` (a symlink).
+struct Plug {
+    master: TTYPort,
+    _slave: TTYPort,
+}
+
+fn plug(link: &Path) -> Plug {
+    let (mut master, slave) = TTYPort::pair().expect("pty pair");
+    master.set_timeout(Duration::from_millis(20)).unwrap();
+    let _ = std::fs::remove_file(link);
+    std::os::unix::fs::symlink(slave.name().unwrap(), link).unwrap();
+    Plug {
+        master,
+        _slave: slave,
+    }
+}
+
+fn wait_for(
+    events: &crossbeam_channel::Receiver<SessionEvent>,
+    what: impl Fn(&SessionEvent) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(event) = events.recv_timeout(Duration::from_millis(100)) {
+            if what(&event) {
+                return;
+            }
+        }
+    }
+    panic!("timed out waiting for a session event");
+}
+
+#[test]
+fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("vehicle");
+    let flight = dir.path().join("flight");
+    let mut first = plug(&link);
+
+    let (event_tx, events) = crossbeam_channel::unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (_commands_tx, commands) = crossbeam_channel::unbounded();
+    let control = Control {
+        stop: stop.clone(),
+        commands,
+    };
+    let config = SessionConfig {
+        port: link.to_string_lossy().into_owned(),
+        baud: Baud::Auto,
+        flight_dir: FlightDir::Exact(flight.clone()),
+        duration: None,
+        act_as_gcs: true,
+    };
+    let session = std::thread::spawn(move || {
+        session::run(&config, &control, &mut |event| {
+            let _ = event_tx.send(event);
+        })
+    });
+
+    let mut vehicle = Outgoing::new(1, 1);
+    let mut written = Vec::new();
+    let mut heard = Vec::new();
+    let mut rng = fastrand::Rng::with_seed(11);
+    let send = |plug: &mut Plug, bytes: &[u8], written: &mut Vec<u8>| {
+        plug.master.write_all(bytes).unwrap();
+        written.extend_from_slice(bytes);
+    };
+    // Phase 1: heartbeats with garbage between them, every byte value included.
+    let all_bytes: Vec<u8> = (0..=255).collect();
+    send(&mut first, &all_bytes, &mut written);
+    wait_for(&events, |e| {
+        matches!(e, SessionEvent::Link(LinkState::DetectingBaud { .. }))
+    });
+    for _ in 0..30 {
+        let frame = heartbeat(&mut vehicle);
+        send(&mut first, &frame, &mut written);
+        let noise: Vec<u8> = (0..rng.usize(0..20)).map(|_| rng.u8(..)).collect();
+        send(&mut first, &noise, &mut written);
+        std::thread::sleep(Duration::from_millis(30));
+        let mut buf = [0u8; 512];
+        if let Ok(n) = first.master.read(&mut buf) {
+            heard.extend_from_slice(&buf[..n]);
+        }
+    }
+    wait_for(&events, |e| {
+        matches!(e, SessionEvent::Link(LinkState::Connected { baud: 57600 }))
+    });
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = first.master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        heard.extend_from_slice(&buf[..n]);
+    }
+    // The ground station announced itself and asked the ArduPilot vehicle for telemetry.
+    let mut sent_names = Vec::new();
+    parse_all(&heard, &mut |item| {
+        if let Parsed::Frame(header, _) = item {
+            assert_eq!((header.system_id, header.component_id), (255, 190));
+            sent_names.push(dialect::display_name(header.message_id));
+        }
+    });
+    assert!(
+        sent_names.contains(&"HEARTBEAT".to_owned()),
+        "{sent_names:?}"
+    );
+    assert!(
+        sent_names.contains(&"REQUEST_DATA_STREAM".to_owned()),
+        "{sent_names:?}"
+    );
+
+    // Unplug: the device disappears.
+    drop(first);
+    std::fs::remove_file(&link).unwrap();
+    wait_for(&events, |e| {
+        matches!(e, SessionEvent::Link(LinkState::Lost { .. }))
+    });
+    std::thread::sleep(Duration::from_millis(800));
+
+    // Replug under a new device node; the session must find it by itself.
+    let mut second = plug(&link);
+    wait_for(&events, |e| {
+        matches!(e, SessionEvent::Link(LinkState::Connected { .. }))
+    });
+    for _ in 0..10 {
+        let frame = heartbeat(&mut vehicle);
+        send(&mut second, &frame, &mut written);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    let meta = session.join().unwrap().unwrap();
+    drop(second);
+
+    assert_eq!(meta.reconnects, 1);
+    assert_eq!(meta.messages.get("HEARTBEAT"), Some(&40));
+    assert!(meta.closed_cleanly);
+    let opened = review::open(&flight).unwrap();
+    let mut captured = Vec::new();
+    export::export_raw(&opened, export::Direction::Rx, &mut captured).unwrap();
+    assert_eq!(captured.len(), written.len());
+    assert!(
+        captured == written,
+        "the capture differs from what was written"
+    );
+    let summary = review::summarize(&flight).unwrap();
+    assert_eq!(summary.messages.get("HEARTBEAT"), Some(&40));
+    assert_eq!(summary.reconnects, 1);
+    assert_eq!(summary.lost_frames, 0);
+}
