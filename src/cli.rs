@@ -295,6 +295,12 @@ pub fn human_summary(summary: &Summary) -> String {
     for (name, count) in &summary.messages {
         let _ = writeln!(text, "    {name:<32} {count:>9}");
     }
+    for (name, count) in &summary.unknown_messages {
+        let _ = writeln!(
+            text,
+            "    {name:<32} {count:>9}  (unknown id, CRC not checkable)"
+        );
+    }
     if !summary.sent_messages.is_empty() {
         let _ = writeln!(text, "  sent by the ground station");
         for (name, count) in &summary.sent_messages {

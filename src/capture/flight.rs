@@ -71,6 +71,8 @@ pub struct FlightMeta {
     pub bytes_tx: u64,
     pub crc_errors: u64,
     pub unknown_frames: u64,
+    /// Frames whose message id is unknown to Airlock, by `UNKNOWN_<id>`.
+    pub unknown_messages: BTreeMap<String, u64>,
     /// Received bytes that belong to no valid frame.
     pub garbage_bytes: u64,
     /// Frames missing according to sequence numbers.

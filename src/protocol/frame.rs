@@ -11,8 +11,8 @@
 //! - After a bad candidate, scanning restarts one byte after its start: a valid frame hiding
 //!   inside a false candidate is never lost.
 //! - A frame with an unknown id cannot be checked by CRC, so it is accepted only when no valid
-//!   frame starts inside it and the byte right after it starts another frame (or the stream
-//!   ends there). Garbage cannot swallow a real frame that way.
+//!   frame starts inside it and another whole frame (or the end of the stream) follows it.
+//!   Garbage cannot swallow a real frame that way. Such frames are counted apart from valid ones.
 
 use super::dialect;
 
@@ -326,12 +326,15 @@ fn judge_unknown(buf: &[u8], header: FrameHeader, at_end: bool) -> Step {
     let inner_waiting = (1..end).any(|i| {
         (buf[i] == STX_V1 || buf[i] == STX_V2) && matches!(probe(&buf[i..]), Probe::NeedMore)
     });
-    match buf.get(end) {
-        None if at_end => Step::Accept(header, false),
-        None => Step::Wait,
-        Some(_) if inner_waiting && !at_end => Step::Wait,
-        Some(&next) if next == STX_V1 || next == STX_V2 => Step::Accept(header, false),
-        Some(_) => Step::Skip(1, None),
+    if inner_waiting && !at_end {
+        return Step::Wait;
+    }
+    // What follows must be another whole frame (valid, or itself of an unknown id), or the end.
+    match probe(&buf[end..]) {
+        Probe::NeedMore if at_end => Step::Accept(header, false),
+        Probe::NeedMore => Step::Wait,
+        Probe::Valid(_) | Probe::UnknownId(_) => Step::Accept(header, false),
+        Probe::NotStart | Probe::BadCrc(_) => Step::Skip(1, None),
     }
 }
 

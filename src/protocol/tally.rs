@@ -21,6 +21,7 @@ pub struct Sender {
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
     received: BTreeMap<u32, u64>,
+    unknown: BTreeMap<u32, u64>,
     sent: BTreeMap<u32, u64>,
     pub senders: BTreeMap<(u8, u8), Sender>,
     pub sequence: SequenceTracker,
@@ -42,7 +43,7 @@ impl Tally {
                 Some((header, bytes))
             }
             Parsed::Unknown(header, _) => {
-                *self.received.entry(header.message_id).or_default() += 1;
+                *self.unknown.entry(header.message_id).or_default() += 1;
                 None
             }
             Parsed::CrcError(_) | Parsed::Garbage(_) => None,
@@ -66,9 +67,15 @@ impl Tally {
         }
     }
 
-    /// Received frames by message name (`UNKNOWN_<id>` for ids the dialect lacks).
+    /// Valid received frames by message name.
     pub fn received_by_name(&self) -> BTreeMap<String, u64> {
         by_name(&self.received)
+    }
+
+    /// Received frames whose id the dialect lacks (their CRC cannot be checked), as
+    /// `UNKNOWN_<id>` the way pymavlink names them.
+    pub fn unknown_by_name(&self) -> BTreeMap<String, u64> {
+        by_name(&self.unknown)
     }
 
     /// Sent frames by message name.

@@ -29,6 +29,8 @@ pub struct Summary {
     pub sent_messages: BTreeMap<String, u64>,
     pub crc_errors: u64,
     pub unknown_frames: u64,
+    /// Frames whose message id the dialect lacks, by `UNKNOWN_<id>` (CRC not checkable).
+    pub unknown_messages: BTreeMap<String, u64>,
     /// Received bytes that belong to no valid frame.
     pub garbage_bytes: u64,
     pub bytes_rx: u64,
@@ -153,6 +155,7 @@ fn fill_counts(summary: &mut Summary, tally: &Tally, stats: &FramerStats) {
     summary.sent_messages = tally.sent_by_name();
     summary.crc_errors = stats.crc_errors;
     summary.unknown_frames = stats.unknown_frames;
+    summary.unknown_messages = tally.unknown_by_name();
     summary.garbage_bytes = stats.garbage_bytes;
     summary.lost_frames = tally.sequence.lost();
     summary.signed_frames = tally.signed_frames;
@@ -252,6 +255,7 @@ fn merge_meta(dir: &Path, summary: &mut Summary) {
     rebuilt.bytes_tx = summary.bytes_tx;
     rebuilt.crc_errors = summary.crc_errors;
     rebuilt.unknown_frames = summary.unknown_frames;
+    rebuilt.unknown_messages = summary.unknown_messages.clone();
     rebuilt.garbage_bytes = summary.garbage_bytes;
     rebuilt.lost_frames = summary.lost_frames;
     rebuilt.reconnects = summary.reconnects;

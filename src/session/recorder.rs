@@ -503,6 +503,7 @@ pub fn apply_tally(meta: &mut FlightMeta, tally: &Tally, received: &FramerStats)
     meta.sent_messages = tally.sent_by_name();
     meta.crc_errors = received.crc_errors;
     meta.unknown_frames = received.unknown_frames;
+    meta.unknown_messages = tally.unknown_by_name();
     meta.garbage_bytes = received.garbage_bytes;
     meta.lost_frames = tally.sequence.lost();
     meta.vehicles = tally
