@@ -1,7 +1,8 @@
 //! Cross-checks against pymavlink, an implementation nobody here wrote.
 //!
-//! Needs a Python with pymavlink: `AIRLOCK_TEST_PYTHON` names it (`.ci/run` makes one), else
-//! `python3`. Outside CI the tests say so and pass when pymavlink is missing; in CI they fail.
+//! Needs a Python with pymavlink: `AIRLOCK_TEST_PYTHON` names one, else the tests make a
+//! virtual environment under `target/` and install pymavlink from PyPI. If that cannot be done
+//! they fail in CI, and elsewhere say SKIPPED and pass.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -15,21 +16,48 @@ fn peer_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/pymavlink_peer.py")
 }
 
-fn python() -> Option<String> {
-    let python = std::env::var("AIRLOCK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let works = Command::new(&python)
+fn has_pymavlink(python: &str) -> bool {
+    Command::new(python)
         .args(["-c", "import pymavlink"])
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        Some(python)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("pymavlink is required in CI: set AIRLOCK_TEST_PYTHON");
-    } else {
-        eprintln!("SKIPPED: no Python with pymavlink (set AIRLOCK_TEST_PYTHON)");
-        None
+        .is_ok_and(|s| s.success())
+}
+
+/// A Python with pymavlink: `AIRLOCK_TEST_PYTHON`, else a virtual environment made once
+/// under `target/` from PyPI.
+fn find_or_make_python() -> Option<String> {
+    if let Ok(python) = std::env::var("AIRLOCK_TEST_PYTHON") {
+        return has_pymavlink(&python).then_some(python);
     }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pymavlink-venv");
+    let python = venv.join("bin/python").to_string_lossy().into_owned();
+    if has_pymavlink(&python) {
+        return Some(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "pymavlink==2.4.*"])
+            .status()
+            .is_ok_and(|s| s.success());
+    (made && has_pymavlink(&python)).then_some(python)
+}
+
+fn python() -> Option<String> {
+    static PYTHON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let found = PYTHON.get_or_init(find_or_make_python).clone();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pymavlink is required in CI and could not be installed"
+        );
+        eprintln!("SKIPPED: no Python with pymavlink (set AIRLOCK_TEST_PYTHON)");
+    }
+    found
 }
 
 fn pymavlink_counts(python: &str, tlog: &Path) -> BTreeMap<String, u64> {
