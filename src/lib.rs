@@ -6,6 +6,7 @@
 //! reads stored flights back through the same code; [`sim`] is a simulated vehicle on a real
 //! pseudo-terminal. See `DESIGN.md` in the shared folder for the rules between modules.
 
+pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod link;
@@ -13,4 +14,5 @@ pub mod protocol;
 pub mod review;
 pub mod session;
 pub mod sim;
+pub mod ui;
 pub mod vehicle;

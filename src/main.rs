@@ -10,9 +10,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
-        None => Err(anyhow::anyhow!(
-            "the window is not built yet: use a subcommand (see --help)"
-        )),
+        None => cli::flights_dir(cli.data_dir.as_deref()).and_then(|flights_dir| {
+            let options = airlock::app::StartOptions {
+                connect_to: None,
+                flights_dir,
+            };
+            airlock::app::run_window(options, cli.demo)
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 //! Sans-I/O: bytes and messages in, bytes and messages out. It never opens a port or a file.
 
 pub mod dialect;
+pub mod fields;
 pub mod frame;
 pub mod outgoing;
 pub mod sequence;

@@ -27,7 +27,7 @@ pub struct Walked {
 }
 
 /// Walks over every record of a capture and frames both directions the way the live session
-/// did: the receive framer is flushed when the link was lost or changed baud.
+/// did: the receive framer is flushed when the link was lost or auto-baud changed rate.
 pub fn walk_capture(bytes: &[u8], on: &mut impl FnMut(CaptureEvent<'_>)) -> Walked {
     let mut rx = Framer::new();
     let mut tx = Framer::new();
@@ -81,12 +81,15 @@ pub fn walk_capture(bytes: &[u8], on: &mut impl FnMut(CaptureEvent<'_>)) -> Walk
     }
 }
 
-/// The name of a link event record (`open`, `lost`, `baud`, `close`), if it has one.
-pub fn event_name(data: &[u8]) -> Option<String> {
-    let event: serde_json::Value = serde_json::from_slice(data).ok()?;
-    event["event"].as_str().map(str::to_owned)
-}
-
+/// The live session restarts framing when the link is lost and when auto-baud moves to another
+/// rate (not when it settles on the rate it is at).
 fn resets_framing(data: &[u8]) -> bool {
-    matches!(event_name(data).as_deref(), Some("lost" | "baud"))
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return false;
+    };
+    match event["event"].as_str() {
+        Some("lost") => true,
+        Some("baud") => event["detected"] != true,
+        _ => false,
+    }
 }

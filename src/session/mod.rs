@@ -6,6 +6,7 @@
 //! CLI). When the link vanishes it is retried every 400 ms, by path and by USB serial number,
 //! and the same flight continues. It never draws anything.
 
+pub mod ports;
 mod recorder;
 
 pub use recorder::{apply_tally, run, Control, FlightDir, SessionConfig};

@@ -115,6 +115,22 @@ pub struct VehicleState {
     pub status_log: StatusLog,
     pub rates: MessageRates,
     pub link: LinkStats,
+    /// The flown track, thinned to points at least [`TRACK_STEP_M`] apart.
+    pub track: Vec<TrackPoint>,
+}
+
+/// Minimum distance between two kept track points.
+pub const TRACK_STEP_M: f64 = 1.0;
+/// Most track points kept (about 100 km at one point a metre); older ones are thinned out.
+pub const MAX_TRACK_POINTS: usize = 100_000;
+
+/// A point of the flown track.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackPoint {
+    pub wall_us: u64,
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    pub alt_msl_m: f64,
 }
 
 /// Whether a heartbeat comes from a vehicle's autopilot (not a GCS, gimbal, camera...).
@@ -139,6 +155,8 @@ impl VehicleState {
     /// `mono_us` the capture's monotonic time.
     pub fn apply(&mut self, wall_us: u64, mono_us: u64, header: &FrameHeader, msg: &MavMessage) {
         self.rates.observe(mono_us, header, msg);
+        self.link
+            .on_rx_frame(header.system_id, header.component_id, header.sequence);
         if let MavMessage::HEARTBEAT(heartbeat) = msg {
             if self.system_id.is_none() && is_autopilot_heartbeat(heartbeat) {
                 self.system_id = Some(header.system_id);
@@ -173,6 +191,14 @@ impl VehicleState {
                     vel_down_m_s: f64::from(pos.vz) * 1e-2,
                     heading_deg: (pos.hdg != u16::MAX).then(|| f64::from(pos.hdg) * 1e-2),
                 });
+                if pos.lat != 0 || pos.lon != 0 {
+                    self.extend_track(TrackPoint {
+                        wall_us,
+                        lat_deg: f64::from(pos.lat) * 1e-7,
+                        lon_deg: f64::from(pos.lon) * 1e-7,
+                        alt_msl_m: f64::from(pos.alt) * 1e-3,
+                    });
+                }
             }
             MavMessage::GPS_RAW_INT(gps) => {
                 let fix_level = gps.fix_type as u8;
@@ -249,6 +275,34 @@ impl VehicleState {
                     .push_chunk(wall_us, header.component_id, text);
             }
             _ => {}
+        }
+    }
+
+    fn extend_track(&mut self, point: TrackPoint) {
+        let far_enough = self.track.last().is_none_or(|last| {
+            haversine_m(last.lat_deg, last.lon_deg, point.lat_deg, point.lon_deg) >= TRACK_STEP_M
+                || (last.alt_msl_m - point.alt_msl_m).abs() >= TRACK_STEP_M
+        });
+        if far_enough {
+            if self.track.len() >= MAX_TRACK_POINTS {
+                // Keep every other point: the whole flight stays, at half the detail.
+                let mut index = 0;
+                self.track.retain(|_| {
+                    index += 1;
+                    index % 2 == 0
+                });
+            }
+            self.track.push(point);
+        }
+    }
+
+    /// Applies a link-level session event: bytes moved and framing counters.
+    pub fn note_bytes(&mut self, mono_us: u64, rx: usize, tx: usize) {
+        if rx > 0 {
+            self.link.on_rx_bytes(mono_us, rx);
+        }
+        if tx > 0 {
+            self.link.on_tx_bytes(mono_us, tx);
         }
     }
 

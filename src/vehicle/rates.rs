@@ -56,10 +56,16 @@ impl MessageRates {
         }
     }
 
-    /// The rate to show at `mono_us`: decays to zero when a stream stops.
+    /// The rate to show at `mono_us`: zero once a stream has been silent for longer than three
+    /// windows and 2.5 of its own intervals (so slow streams are not shown as stopped).
     pub fn rate_at(stream: &MessageStream, mono_us: u64) -> f64 {
-        let silent_us = mono_us.saturating_sub(stream.last_mono_us);
-        if silent_us > 3 * RATE_WINDOW_US {
+        let silent_us = mono_us.saturating_sub(stream.last_mono_us) as f64;
+        let interval_us = if stream.rate_hz > 0.0 {
+            1e6 / stream.rate_hz
+        } else {
+            0.0
+        };
+        if silent_us > (3.0 * RATE_WINDOW_US as f64).max(2.5 * interval_us) {
             0.0
         } else {
             stream.rate_hz

@@ -1,0 +1,349 @@
+//! The eframe app: wires the live session, the demo vehicle and the port watcher to the UI.
+//!
+//! Persisted settings are one `#[serde(default)]` struct saved through eframe's storage; the
+//! runtime handles (threads, channels) live beside it and are never saved. Each frame drains
+//! session events with a time budget, draws, then carries out the UI's actions.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::capture::wall_clock_us;
+use crate::link::{Baud, PortInfo};
+use crate::session::ports::PortWatcher;
+use crate::session::{FlightDir, LinkState, SessionConfig, SessionEvent, SessionHandle};
+use crate::sim::{self, PtyOptions};
+use crate::ui::{self, LiveView, Plots, UiAction, UiSettings, UiState};
+use crate::vehicle::VehicleState;
+
+/// Key of the settings in eframe's storage.
+const SETTINGS_KEY: &str = "airlock-settings";
+/// Longest time a frame spends applying session events before drawing.
+const EVENT_BUDGET: Duration = Duration::from_millis(6);
+/// Problems kept for the status strip.
+const MAX_PROBLEMS: usize = 20;
+
+/// The simulated vehicle of `--demo`, on its own thread and pseudo-terminal.
+pub struct DemoVehicle {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// The device path of its pseudo-terminal.
+    pub device: String,
+}
+
+impl DemoVehicle {
+    /// Starts the simulator and waits (briefly) for its device path.
+    pub fn start(baud: u32) -> anyhow::Result<Self> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (path_tx, path_rx) = crossbeam_channel::bounded(1);
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("airlock-demo-vehicle".into())
+            .spawn(move || {
+                let options = PtyOptions {
+                    baud,
+                    faults: sim::Faults::default(),
+                    seed: 1,
+                    duration: None,
+                };
+                let result = sim::run_on_pty(
+                    &options,
+                    |path| {
+                        let _ = path_tx.send(Ok(path.to_owned()));
+                        Ok(())
+                    },
+                    || stopped.load(Ordering::Relaxed),
+                );
+                if let Err(error) = result {
+                    let _ = path_tx.send(Err(error.to_string()));
+                }
+            })?;
+        let device = path_rx
+            .recv_timeout(Duration::from_secs(5))
+            .map_err(|_| anyhow::anyhow!("the demo vehicle did not start"))?
+            .map_err(|error| anyhow::anyhow!("the demo vehicle failed: {error}"))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+            device,
+        })
+    }
+}
+
+impl Drop for DemoVehicle {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// How the app starts.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Connect at once to this port.
+    pub connect_to: Option<(String, Baud)>,
+    /// Where flights are recorded.
+    pub flights_dir: PathBuf,
+}
+
+/// The running app.
+pub struct AirlockApp {
+    pub settings: UiSettings,
+    pub view: LiveView,
+    pub plots: Plots,
+    ui_state: UiState,
+    ports: Vec<PortInfo>,
+    flights_dir: PathBuf,
+    session: Option<SessionHandle>,
+    port_watcher: Option<PortWatcher>,
+    /// Kept alive for the demo; dropped (stopped) with the app.
+    demo: Option<DemoVehicle>,
+    /// The session clock: last event's monotonic time and when it arrived.
+    clock: Option<(u64, Instant)>,
+    ctx: egui::Context,
+}
+
+impl AirlockApp {
+    /// Builds the app; `settings` come from storage (or defaults).
+    pub fn new(
+        ctx: &egui::Context,
+        settings: UiSettings,
+        options: StartOptions,
+        demo: Option<DemoVehicle>,
+    ) -> Self {
+        let waker_ctx = ctx.clone();
+        let port_watcher = PortWatcher::spawn(Box::new(move || waker_ctx.request_repaint())).ok();
+        let mut app = Self {
+            settings,
+            view: LiveView::default(),
+            plots: Plots::default(),
+            ui_state: UiState::default(),
+            ports: Vec::new(),
+            flights_dir: options.flights_dir,
+            session: None,
+            port_watcher,
+            demo,
+            clock: None,
+            ctx: ctx.clone(),
+        };
+        if let Some((port, baud)) = options.connect_to {
+            app.settings.port = port.clone();
+            app.settings.baud = baud;
+            app.connect(port, baud);
+        }
+        app
+    }
+
+    /// Restores settings saved by an earlier run.
+    pub fn load_settings(storage: Option<&dyn eframe::Storage>) -> UiSettings {
+        storage
+            .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY))
+            .unwrap_or_default()
+    }
+
+    fn connect(&mut self, port: String, baud: Baud) {
+        self.disconnect();
+        self.view = LiveView::default();
+        self.plots = Plots::default();
+        self.clock = None;
+        let config = SessionConfig {
+            port,
+            baud,
+            flight_dir: FlightDir::Under(self.flights_dir.clone()),
+            duration: None,
+            act_as_gcs: true,
+        };
+        let ctx = self.ctx.clone();
+        match SessionHandle::spawn(config, Box::new(move || ctx.request_repaint())) {
+            Ok(session) => {
+                self.session = Some(session);
+                self.view.session_running = true;
+                self.view.link_state = LinkState::Connecting;
+            }
+            Err(error) => self.problem(format!("cannot start the link: {error}")),
+        }
+    }
+
+    fn disconnect(&mut self) {
+        if let Some(session) = self.session.take() {
+            // Ask it to close its flight; its last events are drained on a helper thread so
+            // the UI never waits for the files to be synced.
+            session.request_stop();
+            std::thread::spawn(move || drop(session));
+        }
+        self.view.session_running = false;
+        self.view.link_state = LinkState::Disconnected;
+    }
+
+    fn problem(&mut self, text: String) {
+        self.view.problems.push(text);
+        if self.view.problems.len() > MAX_PROBLEMS {
+            self.view.problems.remove(0);
+        }
+    }
+
+    fn apply(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::FlightStarted(dir) => self.view.flight_dir = Some(dir),
+            SessionEvent::Link(state) => {
+                if matches!(state, LinkState::Connected { .. })
+                    && matches!(self.view.link_state, LinkState::Lost { .. })
+                {
+                    self.view.vehicle.link.reconnects += 1;
+                }
+                if state == LinkState::Disconnected {
+                    self.view.session_running = false;
+                }
+                self.view.link_state = state;
+            }
+            SessionEvent::Bytes { mono_us, rx, tx } => {
+                self.clock = Some((mono_us, Instant::now()));
+                self.view.vehicle.note_bytes(mono_us, rx, tx);
+            }
+            SessionEvent::Message {
+                wall_us,
+                mono_us,
+                header,
+                message,
+            } => {
+                self.clock = Some((mono_us, Instant::now()));
+                self.view.vehicle.apply(wall_us, mono_us, &header, &message);
+                self.plots.observe(
+                    mono_us,
+                    header.system_id,
+                    header.component_id,
+                    header.message_id,
+                    &message,
+                );
+            }
+            SessionEvent::Framing(stats) => self.view.framing = stats,
+            SessionEvent::Recorded { bytes } => self.view.recorded_bytes = bytes,
+            SessionEvent::Problem(text) => self.problem(text),
+            SessionEvent::Closed(_) => {
+                self.view.session_running = false;
+                self.view.link_state = LinkState::Disconnected;
+            }
+        }
+    }
+
+    /// Applies queued session events, for at most the time budget.
+    pub fn drain_events(&mut self) {
+        let started = Instant::now();
+        while started.elapsed() < EVENT_BUDGET {
+            let Some(session) = &self.session else { break };
+            match session.events.try_recv() {
+                Ok(event) => self.apply(event),
+                Err(_) => break,
+            }
+        }
+        if self.session.as_ref().is_some_and(|s| !s.events.is_empty()) {
+            self.ctx.request_repaint();
+        }
+        if let Some(watcher) = &self.port_watcher {
+            while let Ok(ports) = watcher.updates.try_recv() {
+                self.ports = ports;
+            }
+        }
+        self.view.now_mono_us = self
+            .clock
+            .map_or(0, |(mono_us, at)| mono_us + at.elapsed().as_micros() as u64);
+        self.view.now_wall_us = wall_clock_us();
+    }
+
+    fn run(&mut self, action: UiAction) {
+        match action {
+            UiAction::Connect { port, baud } => self.connect(port, baud),
+            UiAction::Disconnect => self.disconnect(),
+            UiAction::OpenFolder(dir) => {
+                if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {
+                    self.problem(format!("cannot open {}: {error}", dir.display()));
+                }
+            }
+        }
+    }
+
+    /// The whole UI for one frame (also what the headless tests drive).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.drain_events();
+        let mut actions = Vec::new();
+        ui::live_screen(
+            ui,
+            &self.view,
+            &mut self.settings,
+            &mut self.ui_state,
+            &self.ports,
+            &mut self.plots,
+            &mut actions,
+        );
+        for action in actions {
+            self.run(action);
+        }
+        if self.view.session_running {
+            // Ages and rates move even when no bytes arrive.
+            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        }
+    }
+
+    pub fn vehicle(&self) -> &VehicleState {
+        &self.view.vehicle
+    }
+
+    /// Whether the demo vehicle is running.
+    pub fn has_demo(&self) -> bool {
+        self.demo.is_some()
+    }
+}
+
+impl eframe::App for AirlockApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+}
+
+impl Drop for AirlockApp {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.stop();
+        }
+    }
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
+    let demo_vehicle = if demo {
+        Some(DemoVehicle::start(57600)?)
+    } else {
+        None
+    };
+    let mut options = options;
+    if let Some(demo) = &demo_vehicle {
+        options.connect_to = Some((demo.device.clone(), Baud::Auto));
+    }
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Airlock")
+            .with_inner_size([1500.0, 900.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "airlock",
+        native,
+        Box::new(move |cc| {
+            let settings = AirlockApp::load_settings(cc.storage);
+            Ok(Box::new(AirlockApp::new(
+                &cc.egui_ctx,
+                settings,
+                options,
+                demo_vehicle,
+            )))
+        }),
+    )
+    .map_err(|error| anyhow::anyhow!("cannot open the window: {error}"))
+}

@@ -1,0 +1,126 @@
+//! The connection bar: port and baud pickers, connect/disconnect, link state, recording.
+
+use egui::RichText;
+
+use super::{theme, LiveView, UiAction, UiSettings};
+use crate::link::{Baud, PortInfo, AUTO_BAUD_RATES};
+use crate::session::LinkState;
+
+/// Words and colour for the link state.
+pub fn link_words(state: &LinkState) -> (String, egui::Color32) {
+    let colour = match state {
+        LinkState::Connected { .. } => theme::GOOD,
+        LinkState::Connecting | LinkState::DetectingBaud { .. } => theme::WARN,
+        LinkState::Lost { .. } => theme::BAD,
+        LinkState::Disconnected => theme::MUTED,
+    };
+    (state.to_string(), colour)
+}
+
+/// Human size: "12.3 MB".
+pub fn bytes_text(bytes: u64) -> String {
+    let value = bytes as f64;
+    if value >= 1e9 {
+        format!("{:.2} GB", value / 1e9)
+    } else if value >= 1e6 {
+        format!("{:.1} MB", value / 1e6)
+    } else if value >= 1e3 {
+        format!("{:.1} kB", value / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+pub fn bar(
+    ui: &mut egui::Ui,
+    view: &LiveView,
+    settings: &mut UiSettings,
+    ports: &[PortInfo],
+    actions: &mut Vec<UiAction>,
+) {
+    ui.horizontal(|ui| {
+        ui.strong("Airlock");
+        ui.separator();
+        let port_label = ui.label("Port");
+        let selected = ports
+            .iter()
+            .find(|port| port.path == settings.port)
+            .map_or_else(
+                || settings.port.clone(),
+                |port| format!("{} — {}", port.path, port.description()),
+            );
+        egui::ComboBox::from_id_salt("port")
+            .width(260.0)
+            .selected_text(if selected.is_empty() {
+                "choose a port".to_owned()
+            } else {
+                selected
+            })
+            .show_ui(ui, |ui| {
+                if ports.is_empty() {
+                    ui.label(RichText::new("no serial ports found").color(theme::MUTED));
+                }
+                for port in ports {
+                    let text = format!("{} — {}", port.path, port.description());
+                    ui.selectable_value(&mut settings.port, port.path.clone(), text);
+                }
+            })
+            .response
+            .labelled_by(port_label.id);
+        ui.add(
+            egui::TextEdit::singleline(&mut settings.port)
+                .hint_text("or type a device path")
+                .desired_width(140.0),
+        );
+        let baud_label = ui.label("Baud");
+        egui::ComboBox::from_id_salt("baud")
+            .width(80.0)
+            .selected_text(settings.baud.to_string())
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut settings.baud, Baud::Auto, "Auto");
+                for rate in AUTO_BAUD_RATES {
+                    ui.selectable_value(&mut settings.baud, Baud::Fixed(rate), rate.to_string());
+                }
+            })
+            .response
+            .labelled_by(baud_label.id);
+        if view.session_running {
+            if ui.button("Disconnect").clicked() {
+                actions.push(UiAction::Disconnect);
+            }
+        } else {
+            let can_connect = !settings.port.trim().is_empty();
+            if ui
+                .add_enabled(can_connect, egui::Button::new("Connect"))
+                .clicked()
+            {
+                actions.push(UiAction::Connect {
+                    port: settings.port.trim().to_owned(),
+                    baud: settings.baud,
+                });
+            }
+        }
+        ui.separator();
+        let (words, colour) = link_words(&view.link_state);
+        ui.label(
+            RichText::new(format!("Link: {words}"))
+                .color(colour)
+                .strong(),
+        );
+        if let Some(dir) = &view.flight_dir {
+            ui.separator();
+            let recording = view.session_running;
+            let colour = if recording { theme::BAD } else { theme::MUTED };
+            let (dot, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+            ui.painter().circle_filled(dot.center(), 5.0, colour);
+            let word = if recording { "REC" } else { "saved" };
+            ui.label(
+                RichText::new(format!("{word} {}", bytes_text(view.recorded_bytes))).color(colour),
+            )
+            .on_hover_text(dir.display().to_string());
+            if ui.button("Open folder").clicked() {
+                actions.push(UiAction::OpenFolder(dir.clone()));
+            }
+        }
+    });
+}

@@ -1,0 +1,239 @@
+//! The map: vehicle with heading, flown track and home on a scaled metric grid.
+//!
+//! Offline by design: with no tiles it draws a grid in metres around home, so the operator
+//! always sees where the vehicle is relative to launch. (Tile sources come with the map-tiles
+//! work, behind the privacy gate for online ones.)
+
+use egui::{pos2, vec2, Color32, Pos2, Rect, RichText, Shape, Stroke};
+
+use super::{fly::heading_deg, theme, LiveView, UiSettings};
+
+const EARTH_RADIUS_M: f64 = 6_371_008.8;
+/// Most track points drawn; longer tracks are thinned for drawing only.
+const MAX_DRAWN_POINTS: usize = 4000;
+
+/// East/north metres of (lat, lon) from a reference point (equirectangular: fine at map scale).
+pub fn local_m(ref_lat: f64, ref_lon: f64, lat: f64, lon: f64) -> (f64, f64) {
+    let north = (lat - ref_lat).to_radians() * EARTH_RADIUS_M;
+    let east = (lon - ref_lon).to_radians() * EARTH_RADIUS_M * ref_lat.to_radians().cos();
+    (east, north)
+}
+
+/// A "nice" grid step (1, 2 or 5 × 10^n metres) for about `target` metres.
+pub fn nice_step(target: f64) -> f64 {
+    let magnitude = 10f64.powf(target.max(1e-3).log10().floor());
+    let scaled = target / magnitude;
+    let nice = if scaled < 1.5 {
+        1.0
+    } else if scaled < 3.5 {
+        2.0
+    } else if scaled < 7.5 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * magnitude
+}
+
+pub fn panel(ui: &mut egui::Ui, view: &LiveView, settings: &mut UiSettings) {
+    ui.horizontal(|ui| {
+        ui.strong("Map");
+        ui.label(RichText::new("offline grid — no tiles loaded").color(theme::MUTED));
+        ui.checkbox(&mut settings.map_follow, "Follow vehicle");
+    });
+    let rect = ui.available_rect_before_wrap();
+    let response = ui.allocate_rect(rect, egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, Color32::from_rgb(28, 32, 36));
+    let vehicle = &view.vehicle;
+    let position = vehicle
+        .position
+        .filter(|p| p.lat_deg != 0.0 || p.lon_deg != 0.0);
+    let reference = vehicle
+        .home
+        .map(|h| (h.lat_deg, h.lon_deg))
+        .or_else(|| vehicle.track.first().map(|p| (p.lat_deg, p.lon_deg)))
+        .or_else(|| position.map(|p| (p.lat_deg, p.lon_deg)));
+    let Some((ref_lat, ref_lon)) = reference else {
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            "waiting for a position",
+            egui::FontId::proportional(18.0),
+            theme::MUTED,
+        );
+        return;
+    };
+    let to_local = |lat: f64, lon: f64| local_m(ref_lat, ref_lon, lat, lon);
+    // What must be visible: the vehicle and home always, the whole track unless following.
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    if let Some(p) = position {
+        points.push(to_local(p.lat_deg, p.lon_deg));
+    }
+    points.push((0.0, 0.0));
+    if !settings.map_follow {
+        points.extend(vehicle.track.iter().map(|p| to_local(p.lat_deg, p.lon_deg)));
+    }
+    let (mut min_e, mut max_e, mut min_n, mut max_n) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(e, n) in &points {
+        min_e = min_e.min(e);
+        max_e = max_e.max(e);
+        min_n = min_n.min(n);
+        max_n = max_n.max(n);
+    }
+    let span_m = (max_e - min_e)
+        .max(max_n - min_n)
+        .max(if settings.map_follow { 300.0 } else { 100.0 })
+        * 1.3;
+    let centre_m = if settings.map_follow {
+        position.map_or((0.0, 0.0), |p| to_local(p.lat_deg, p.lon_deg))
+    } else {
+        ((min_e + max_e) / 2.0, (min_n + max_n) / 2.0)
+    };
+    let pixels_per_m = (rect.width().min(rect.height()) as f64 / span_m) as f32;
+    let to_screen = |(e, n): (f64, f64)| -> Pos2 {
+        rect.center()
+            + vec2(
+                ((e - centre_m.0) as f32) * pixels_per_m,
+                -((n - centre_m.1) as f32) * pixels_per_m,
+            )
+    };
+    draw_grid(&painter, rect, pixels_per_m, centre_m);
+    // Track.
+    let stride = (vehicle.track.len() / MAX_DRAWN_POINTS).max(1);
+    let track: Vec<Pos2> = vehicle
+        .track
+        .iter()
+        .step_by(stride)
+        .chain(vehicle.track.last())
+        .map(|p| to_screen(to_local(p.lat_deg, p.lon_deg)))
+        .collect();
+    if track.len() >= 2 {
+        painter.add(Shape::line(
+            track,
+            Stroke::new(2.0, Color32::from_rgb(255, 140, 0)),
+        ));
+    }
+    // Home.
+    let home = to_screen((0.0, 0.0));
+    if vehicle.home.is_some() {
+        painter.circle(
+            home,
+            9.0,
+            Color32::from_rgb(30, 120, 60),
+            Stroke::new(2.0, Color32::WHITE),
+        );
+        painter.text(
+            home,
+            egui::Align2::CENTER_CENTER,
+            "H",
+            egui::FontId::proportional(12.0),
+            Color32::WHITE,
+        );
+    }
+    // Vehicle, pointing along its heading.
+    if let Some(p) = position {
+        let at = to_screen(to_local(p.lat_deg, p.lon_deg));
+        let heading = heading_deg(vehicle).unwrap_or(0.0).to_radians() as f32;
+        let forward = vec2(heading.sin(), -heading.cos());
+        let right = vec2(-forward.y, forward.x);
+        let shape = vec![
+            at + forward * 16.0,
+            at - forward * 10.0 + right * 10.0,
+            at - forward * 5.0,
+            at - forward * 10.0 - right * 10.0,
+        ];
+        painter.add(Shape::convex_polygon(
+            shape,
+            Color32::from_rgb(240, 60, 60),
+            Stroke::new(1.5, Color32::WHITE),
+        ));
+        response.on_hover_text(format!(
+            "{:.6}, {:.6}  alt {:.1} m rel",
+            p.lat_deg, p.lon_deg, p.alt_rel_m
+        ));
+        painter.text(
+            rect.left_top() + vec2(8.0, 8.0),
+            egui::Align2::LEFT_TOP,
+            format!("{:.6}°, {:.6}°", p.lat_deg, p.lon_deg),
+            egui::FontId::monospace(13.0),
+            Color32::WHITE,
+        );
+    }
+}
+
+fn draw_grid(painter: &egui::Painter, rect: Rect, pixels_per_m: f32, centre_m: (f64, f64)) {
+    let step = nice_step(120.0 / f64::from(pixels_per_m));
+    let half_w = f64::from(rect.width() / pixels_per_m) / 2.0;
+    let half_h = f64::from(rect.height() / pixels_per_m) / 2.0;
+    let line = Stroke::new(1.0, Color32::from_gray(55));
+    let mut e = ((centre_m.0 - half_w) / step).floor() * step;
+    while e <= centre_m.0 + half_w {
+        let x = rect.center().x + ((e - centre_m.0) as f32) * pixels_per_m;
+        painter.line_segment([pos2(x, rect.top()), pos2(x, rect.bottom())], line);
+        e += step;
+    }
+    let mut n = ((centre_m.1 - half_h) / step).floor() * step;
+    while n <= centre_m.1 + half_h {
+        let y = rect.center().y - ((n - centre_m.1) as f32) * pixels_per_m;
+        painter.line_segment([pos2(rect.left(), y), pos2(rect.right(), y)], line);
+        n += step;
+    }
+    // Scale bar and north arrow.
+    let bar = step as f32 * pixels_per_m;
+    let origin = rect.left_bottom() + vec2(16.0, -18.0);
+    painter.line_segment(
+        [origin, origin + vec2(bar, 0.0)],
+        Stroke::new(3.0, Color32::WHITE),
+    );
+    let label = if step >= 1000.0 {
+        format!("{} km", step / 1000.0)
+    } else {
+        format!("{step} m")
+    };
+    painter.text(
+        origin + vec2(bar / 2.0, -4.0),
+        egui::Align2::CENTER_BOTTOM,
+        label,
+        egui::FontId::proportional(12.0),
+        Color32::WHITE,
+    );
+    let north = rect.right_top() + vec2(-22.0, 30.0);
+    painter.add(Shape::convex_polygon(
+        vec![
+            north + vec2(0.0, -14.0),
+            north + vec2(7.0, 6.0),
+            north + vec2(-7.0, 6.0),
+        ],
+        Color32::WHITE,
+        Stroke::NONE,
+    ));
+    painter.text(
+        north + vec2(0.0, 10.0),
+        egui::Align2::CENTER_TOP,
+        "N",
+        egui::FontId::proportional(12.0),
+        Color32::WHITE,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_steps_are_round_numbers() {
+        assert_eq!(nice_step(120.0), 100.0);
+        assert_eq!(nice_step(260.0), 200.0);
+        assert_eq!(nice_step(4.0), 5.0);
+        assert_eq!(nice_step(0.9), 1.0);
+    }
+
+    #[test]
+    fn local_metres_match_the_haversine_distance() {
+        let (e, n) = local_m(-35.36, 149.16, -35.361, 149.161);
+        let flat = e.hypot(n);
+        let round = crate::vehicle::haversine_m(-35.36, 149.16, -35.361, 149.161);
+        assert!((flat - round).abs() < 0.1, "{flat} vs {round}");
+    }
+}

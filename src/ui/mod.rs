@@ -1,0 +1,150 @@
+//! The operator's screen: egui panels that read plain data and push [`UiAction`]s.
+//!
+//! It never opens a port or a file and never starts a thread: the app runs the actions at the
+//! end of the frame.
+
+pub mod attitude;
+pub mod connection;
+pub mod fly;
+pub mod inspector;
+pub mod link;
+pub mod map;
+pub mod messages;
+pub mod plots;
+pub mod theme;
+
+use std::path::PathBuf;
+
+use crate::link::{Baud, PortInfo};
+use crate::protocol::frame::FramerStats;
+use crate::session::LinkState;
+use crate::vehicle::VehicleState;
+
+pub use plots::{FieldKey, Plots};
+
+/// What the operator asked for this frame; the app carries it out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiAction {
+    Connect { port: String, baud: Baud },
+    Disconnect,
+    OpenFolder(PathBuf),
+}
+
+/// Everything the live screens show, kept by the app from session events.
+#[derive(Debug, Clone)]
+pub struct LiveView {
+    pub vehicle: VehicleState,
+    pub link_state: LinkState,
+    pub flight_dir: Option<PathBuf>,
+    pub recorded_bytes: u64,
+    pub framing: FramerStats,
+    /// The latest problems reported by the session, newest last.
+    pub problems: Vec<String>,
+    /// Monotonic time now on the session's clock, µs (for ages and rates).
+    pub now_mono_us: u64,
+    /// Wall-clock time now, µs since the epoch.
+    pub now_wall_us: u64,
+    /// Whether a session is running (connected or trying).
+    pub session_running: bool,
+}
+
+impl Default for LiveView {
+    fn default() -> Self {
+        Self {
+            vehicle: VehicleState::default(),
+            link_state: LinkState::Disconnected,
+            flight_dir: None,
+            recorded_bytes: 0,
+            framing: FramerStats::default(),
+            problems: Vec::new(),
+            now_mono_us: 0,
+            now_wall_us: 0,
+            session_running: false,
+        }
+    }
+}
+
+/// Which tab the right-hand panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum SideTab {
+    #[default]
+    Inspector,
+    Link,
+}
+
+/// UI settings that persist between runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct UiSettings {
+    pub port: String,
+    pub baud: Baud,
+    pub side_tab: SideTab,
+    pub message_filter: String,
+    /// Show only texts at or above this severity (0 emergency … 7 debug).
+    pub min_severity: u8,
+    pub plot_window_s: f64,
+    pub map_follow: bool,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        Self {
+            port: String::new(),
+            baud: Baud::Auto,
+            side_tab: SideTab::Inspector,
+            message_filter: String::new(),
+            min_severity: 7,
+            plot_window_s: 60.0,
+            map_follow: true,
+        }
+    }
+}
+
+/// Per-run UI state (selections) that is not worth persisting.
+#[derive(Debug, Clone, Default)]
+pub struct UiState {
+    pub inspector_selected: Option<(u8, u8, u32)>,
+}
+
+/// Draws the whole live screen.
+pub fn live_screen(
+    ui: &mut egui::Ui,
+    view: &LiveView,
+    settings: &mut UiSettings,
+    state: &mut UiState,
+    ports: &[PortInfo],
+    plots: &mut Plots,
+    actions: &mut Vec<UiAction>,
+) {
+    egui::Panel::top("connection").show(ui, |ui| {
+        connection::bar(ui, view, settings, ports, actions);
+    });
+    egui::Panel::bottom("status").show(ui, |ui| {
+        link::status_strip(ui, view);
+    });
+    egui::Panel::left("fly")
+        .resizable(true)
+        .default_size(300.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| fly::instruments(ui, view));
+        });
+    egui::Panel::right("side")
+        .resizable(true)
+        .default_size(420.0)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut settings.side_tab, SideTab::Inspector, "Inspector");
+                ui.selectable_value(&mut settings.side_tab, SideTab::Link, "Link");
+            });
+            ui.separator();
+            match settings.side_tab {
+                SideTab::Inspector => inspector::panel(ui, view, state, settings, plots),
+                SideTab::Link => link::panel(ui, view),
+            }
+        });
+    egui::Panel::bottom("messages")
+        .resizable(true)
+        .default_size(180.0)
+        .show(ui, |ui| messages::panel(ui, view, settings));
+    egui::CentralPanel::default_margins().show(ui, |ui| map::panel(ui, view, settings));
+}
