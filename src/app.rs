@@ -12,6 +12,7 @@ use crate::link::{Baud, PortInfo};
 use crate::session::ports::PortWatcher;
 use crate::session::{FlightDir, LinkState, SessionConfig, SessionEvent, SessionHandle};
 use crate::sim::{self, PtyOptions};
+use crate::tiles::{LocalTiles, TileSource};
 use crate::ui::{self, LiveView, Plots, UiAction, UiSettings, UiState};
 use crate::vehicle::VehicleState;
 
@@ -21,6 +22,8 @@ const SETTINGS_KEY: &str = "airlock-settings";
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
 /// Problems kept for the status strip.
 const MAX_PROBLEMS: usize = 20;
+/// What the map says when it has no tiles.
+const NO_TILES: &str = "offline grid — no tiles loaded";
 
 /// The simulated vehicle of `--demo`, on its own thread and pseudo-terminal.
 pub struct DemoVehicle {
@@ -86,6 +89,8 @@ pub struct StartOptions {
     pub connect_to: Option<(String, Baud)>,
     /// Where flights are recorded.
     pub flights_dir: PathBuf,
+    /// Map tiles to use instead of the saved choice.
+    pub tiles: Option<PathBuf>,
 }
 
 /// The running app.
@@ -102,6 +107,10 @@ pub struct AirlockApp {
     demo: Option<DemoVehicle>,
     /// The session clock: last event's monotonic time and when it arrived.
     clock: Option<(u64, Instant)>,
+    tiles: Option<LocalTiles>,
+    tiles_status: String,
+    /// The port to save in the settings (the demo's pseudo-terminal is not worth keeping).
+    saved_port: Option<String>,
     ctx: egui::Context,
 }
 
@@ -115,6 +124,7 @@ impl AirlockApp {
     ) -> Self {
         let waker_ctx = ctx.clone();
         let port_watcher = PortWatcher::spawn(Box::new(move || waker_ctx.request_repaint())).ok();
+        let saved_port = demo.as_ref().map(|_| settings.port.clone());
         let mut app = Self {
             settings,
             view: LiveView::default(),
@@ -124,10 +134,18 @@ impl AirlockApp {
             flights_dir: options.flights_dir,
             session: None,
             port_watcher,
+            saved_port,
             demo,
             clock: None,
+            tiles: None,
+            tiles_status: NO_TILES.to_owned(),
             ctx: ctx.clone(),
         };
+        if let Some(tiles) = &options.tiles {
+            app.settings.tiles_path = tiles.to_string_lossy().into_owned();
+        }
+        let tiles_path = app.settings.tiles_path.clone();
+        app.load_tiles(&tiles_path);
         if let Some((port, baud)) = options.connect_to {
             app.settings.port = port.clone();
             app.settings.baud = baud;
@@ -177,6 +195,26 @@ impl AirlockApp {
         self.view.link_state = LinkState::Disconnected;
     }
 
+    fn load_tiles(&mut self, path: &str) {
+        self.tiles = None;
+        self.tiles_status = NO_TILES.to_owned();
+        if path.is_empty() {
+            return;
+        }
+        let opened = TileSource::from_path(std::path::Path::new(path))
+            .and_then(|source| LocalTiles::open(&source, &self.ctx));
+        match opened {
+            Ok(tiles) => {
+                self.tiles = Some(tiles);
+                self.tiles_status = format!("local tiles: {path}");
+            }
+            Err(error) => {
+                self.tiles_status = format!("no tiles ({error})");
+                self.problem(format!("map tiles: {error}"));
+            }
+        }
+    }
+
     fn problem(&mut self, text: String) {
         self.view.problems.push(text);
         if self.view.problems.len() > MAX_PROBLEMS {
@@ -184,7 +222,8 @@ impl AirlockApp {
         }
     }
 
-    fn apply(&mut self, event: SessionEvent) {
+    /// Applies one session event to the live view (the tests and benchmarks feed events here).
+    pub fn apply_event(&mut self, event: SessionEvent) {
         match event {
             SessionEvent::FlightStarted(dir) => self.view.flight_dir = Some(dir),
             SessionEvent::Link(state) => {
@@ -234,7 +273,7 @@ impl AirlockApp {
         while started.elapsed() < EVENT_BUDGET {
             let Some(session) = &self.session else { break };
             match session.events.try_recv() {
-                Ok(event) => self.apply(event),
+                Ok(event) => self.apply_event(event),
                 Err(_) => break,
             }
         }
@@ -256,6 +295,7 @@ impl AirlockApp {
         match action {
             UiAction::Connect { port, baud } => self.connect(port, baud),
             UiAction::Disconnect => self.disconnect(),
+            UiAction::LoadTiles(path) => self.load_tiles(&path),
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {
                     self.problem(format!("cannot open {}: {error}", dir.display()));
@@ -268,13 +308,22 @@ impl AirlockApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
         let mut actions = Vec::new();
+        let tiles = self
+            .tiles
+            .as_mut()
+            .map(|tiles| tiles as &mut (dyn walkers::Tiles + 'static));
+        let resources = ui::Resources {
+            ports: &self.ports,
+            tiles,
+            tiles_status: &self.tiles_status,
+        };
         ui::live_screen(
             ui,
             &self.view,
             &mut self.settings,
             &mut self.ui_state,
-            &self.ports,
             &mut self.plots,
+            resources,
             &mut actions,
         );
         for action in actions {
@@ -290,6 +339,11 @@ impl AirlockApp {
         &self.view.vehicle
     }
 
+    /// Shows the fields of one message stream in the inspector.
+    pub fn select_stream(&mut self, key: (u8, u8, u32)) {
+        self.ui_state.inspector_selected = Some(key);
+    }
+
     /// Whether the demo vehicle is running.
     pub fn has_demo(&self) -> bool {
         self.demo.is_some()
@@ -302,7 +356,11 @@ impl eframe::App for AirlockApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+        let mut settings = self.settings.clone();
+        if let Some(port) = &self.saved_port {
+            settings.port = port.clone();
+        }
+        eframe::set_value(storage, SETTINGS_KEY, &settings);
     }
 }
 

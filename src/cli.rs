@@ -23,6 +23,9 @@ pub struct Cli {
     /// Open the window on the built-in simulated vehicle (connected over a pseudo-terminal).
     #[arg(long)]
     pub demo: bool,
+    /// Map tiles for the window: a folder of z/x/y tiles or an MBTiles file.
+    #[arg(long)]
+    pub tiles: Option<PathBuf>,
     /// Where flights are kept [default: the platform's data folder].
     #[arg(long, global = true, env = "AIRLOCK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,

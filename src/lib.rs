@@ -14,5 +14,6 @@ pub mod protocol;
 pub mod review;
 pub mod session;
 pub mod sim;
+pub mod tiles;
 pub mod ui;
 pub mod vehicle;

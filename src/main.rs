@@ -14,6 +14,7 @@ fn main() -> ExitCode {
             let options = airlock::app::StartOptions {
                 connect_to: None,
                 flights_dir,
+                tiles: cli.tiles.clone(),
             };
             airlock::app::run_window(options, cli.demo)
         }),

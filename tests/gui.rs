@@ -17,6 +17,7 @@ fn harness(port: &Path, flights: &Path) -> Harness<'static, App> {
     let options = StartOptions {
         connect_to: Some((port.to_string_lossy().into_owned(), Baud::Auto)),
         flights_dir: flights.to_owned(),
+        tiles: None,
     };
     let mut harness = Harness::new_ui_state(
         move |ui, app: &mut App| {

@@ -1,12 +1,12 @@
 //! The map: vehicle with heading, flown track and home on a scaled metric grid.
 //!
-//! Offline by design: with no tiles it draws a grid in metres around home, so the operator
-//! always sees where the vehicle is relative to launch. (Tile sources come with the map-tiles
-//! work, behind the privacy gate for online ones.)
+//! Offline first: tiles come from the operator's own disk (a folder of XYZ tiles or an MBTiles
+//! file) through the `walkers` widget; with no tiles it draws a grid in metres around home, so
+//! the operator always sees where the vehicle is relative to launch.
 
 use egui::{pos2, vec2, Color32, Pos2, Rect, RichText, Shape, Stroke};
 
-use super::{fly::heading_deg, theme, LiveView, UiSettings};
+use super::{fly::heading_deg, theme, LiveView, UiAction, UiSettings};
 
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// Most track points drawn; longer tracks are thinned for drawing only.
@@ -35,12 +35,135 @@ pub fn nice_step(target: f64) -> f64 {
     nice * magnitude
 }
 
-pub fn panel(ui: &mut egui::Ui, view: &LiveView, settings: &mut UiSettings) {
+/// The tile source shown on the map, and the map widget's memory.
+pub struct MapTiles<'a, 't> {
+    pub tiles: Option<&'a mut (dyn walkers::Tiles + 't)>,
+    pub memory: &'a mut walkers::MapMemory,
+    /// Words about the source ("Local tiles: /path", or an error).
+    pub status: &'a str,
+}
+
+pub fn panel(
+    ui: &mut egui::Ui,
+    view: &LiveView,
+    settings: &mut UiSettings,
+    map: MapTiles<'_, '_>,
+    actions: &mut Vec<UiAction>,
+) {
     ui.horizontal(|ui| {
         ui.strong("Map");
-        ui.label(RichText::new("offline grid — no tiles loaded").color(theme::MUTED));
+        ui.label(RichText::new(map.status).color(theme::MUTED));
         ui.checkbox(&mut settings.map_follow, "Follow vehicle");
+        let label = ui.label("Tiles");
+        ui.add(
+            egui::TextEdit::singleline(&mut settings.tiles_path)
+                .hint_text("folder of z/x/y tiles or .mbtiles file")
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id);
+        if ui.button("Load tiles").clicked() {
+            actions.push(UiAction::LoadTiles(settings.tiles_path.trim().to_owned()));
+        }
     });
+    let vehicle = &view.vehicle;
+    let position = vehicle
+        .position
+        .filter(|p| p.lat_deg != 0.0 || p.lon_deg != 0.0);
+    match (map.tiles, position) {
+        (Some(tiles), Some(p)) => {
+            if settings.map_follow {
+                map.memory.follow_my_position();
+            }
+            walkers::Map::new(
+                Some(tiles),
+                map.memory,
+                walkers::lat_lon(p.lat_deg, p.lon_deg),
+            )
+            .with_plugin(Overlay { view })
+            .show(ui, |_, _, _, _| ());
+        }
+        _ => grid_map(ui, view, settings),
+    }
+}
+
+/// Draws the track, home and vehicle on a tile map.
+struct Overlay<'a> {
+    view: &'a LiveView,
+}
+
+impl walkers::Plugin for Overlay<'_> {
+    fn run(
+        self: Box<Self>,
+        ui: &mut egui::Ui,
+        _response: &egui::Response,
+        projector: &walkers::Projector,
+        _memory: &walkers::MapMemory,
+    ) {
+        let vehicle = &self.view.vehicle;
+        let painter = ui.painter();
+        let at = |lat: f64, lon: f64| projector.project(walkers::lat_lon(lat, lon)).to_pos2();
+        let stride = (vehicle.track.len() / MAX_DRAWN_POINTS).max(1);
+        let track: Vec<Pos2> = vehicle
+            .track
+            .iter()
+            .step_by(stride)
+            .chain(vehicle.track.last())
+            .map(|p| at(p.lat_deg, p.lon_deg))
+            .collect();
+        draw_track(painter, track);
+        if let Some(home) = vehicle.home {
+            draw_home(painter, at(home.lat_deg, home.lon_deg));
+        }
+        if let Some(p) = vehicle.position {
+            draw_vehicle(painter, at(p.lat_deg, p.lon_deg), heading_deg(vehicle));
+        }
+    }
+}
+
+fn draw_track(painter: &egui::Painter, track: Vec<Pos2>) {
+    if track.len() >= 2 {
+        painter.add(Shape::line(
+            track,
+            Stroke::new(2.5, Color32::from_rgb(255, 140, 0)),
+        ));
+    }
+}
+
+fn draw_home(painter: &egui::Painter, at: Pos2) {
+    painter.circle(
+        at,
+        9.0,
+        Color32::from_rgb(30, 120, 60),
+        Stroke::new(2.0, Color32::WHITE),
+    );
+    painter.text(
+        at,
+        egui::Align2::CENTER_CENTER,
+        "H",
+        egui::FontId::proportional(12.0),
+        Color32::WHITE,
+    );
+}
+
+fn draw_vehicle(painter: &egui::Painter, at: Pos2, heading_deg: Option<f64>) {
+    let heading = heading_deg.unwrap_or(0.0).to_radians() as f32;
+    let forward = vec2(heading.sin(), -heading.cos());
+    let right = vec2(-forward.y, forward.x);
+    let shape = vec![
+        at + forward * 16.0,
+        at - forward * 10.0 + right * 10.0,
+        at - forward * 5.0,
+        at - forward * 10.0 - right * 10.0,
+    ];
+    painter.add(Shape::convex_polygon(
+        shape,
+        Color32::from_rgb(240, 60, 60),
+        Stroke::new(1.5, Color32::WHITE),
+    ));
+}
+
+/// The map without tiles: a metric grid around home.
+fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings) {
     let rect = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(rect, egui::Sense::hover());
     let painter = ui.painter_at(rect);
@@ -99,7 +222,6 @@ pub fn panel(ui: &mut egui::Ui, view: &LiveView, settings: &mut UiSettings) {
             )
     };
     draw_grid(&painter, rect, pixels_per_m, centre_m);
-    // Track.
     let stride = (vehicle.track.len() / MAX_DRAWN_POINTS).max(1);
     let track: Vec<Pos2> = vehicle
         .track
@@ -108,46 +230,16 @@ pub fn panel(ui: &mut egui::Ui, view: &LiveView, settings: &mut UiSettings) {
         .chain(vehicle.track.last())
         .map(|p| to_screen(to_local(p.lat_deg, p.lon_deg)))
         .collect();
-    if track.len() >= 2 {
-        painter.add(Shape::line(
-            track,
-            Stroke::new(2.0, Color32::from_rgb(255, 140, 0)),
-        ));
-    }
-    // Home.
-    let home = to_screen((0.0, 0.0));
+    draw_track(&painter, track);
     if vehicle.home.is_some() {
-        painter.circle(
-            home,
-            9.0,
-            Color32::from_rgb(30, 120, 60),
-            Stroke::new(2.0, Color32::WHITE),
-        );
-        painter.text(
-            home,
-            egui::Align2::CENTER_CENTER,
-            "H",
-            egui::FontId::proportional(12.0),
-            Color32::WHITE,
-        );
+        draw_home(&painter, to_screen((0.0, 0.0)));
     }
-    // Vehicle, pointing along its heading.
     if let Some(p) = position {
-        let at = to_screen(to_local(p.lat_deg, p.lon_deg));
-        let heading = heading_deg(vehicle).unwrap_or(0.0).to_radians() as f32;
-        let forward = vec2(heading.sin(), -heading.cos());
-        let right = vec2(-forward.y, forward.x);
-        let shape = vec![
-            at + forward * 16.0,
-            at - forward * 10.0 + right * 10.0,
-            at - forward * 5.0,
-            at - forward * 10.0 - right * 10.0,
-        ];
-        painter.add(Shape::convex_polygon(
-            shape,
-            Color32::from_rgb(240, 60, 60),
-            Stroke::new(1.5, Color32::WHITE),
-        ));
+        draw_vehicle(
+            &painter,
+            to_screen(to_local(p.lat_deg, p.lon_deg)),
+            heading_deg(vehicle),
+        );
         response.on_hover_text(format!(
             "{:.6}, {:.6}  alt {:.1} m rel",
             p.lat_deg, p.lon_deg, p.alt_rel_m

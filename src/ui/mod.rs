@@ -25,9 +25,14 @@ pub use plots::{FieldKey, Plots};
 /// What the operator asked for this frame; the app carries it out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UiAction {
-    Connect { port: String, baud: Baud },
+    Connect {
+        port: String,
+        baud: Baud,
+    },
     Disconnect,
     OpenFolder(PathBuf),
+    /// Use the tiles at this path (folder or MBTiles file); empty: no tiles.
+    LoadTiles(String),
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -84,6 +89,8 @@ pub struct UiSettings {
     pub min_severity: u8,
     pub plot_window_s: f64,
     pub map_follow: bool,
+    /// Local map tiles: a folder of z/x/y tiles or an MBTiles file.
+    pub tiles_path: String,
 }
 
 impl Default for UiSettings {
@@ -96,14 +103,23 @@ impl Default for UiSettings {
             min_severity: 7,
             plot_window_s: 60.0,
             map_follow: true,
+            tiles_path: String::new(),
         }
     }
 }
 
-/// Per-run UI state (selections) that is not worth persisting.
-#[derive(Debug, Clone, Default)]
+/// Per-run UI state (selections, map position) that is not worth persisting.
+#[derive(Default)]
 pub struct UiState {
     pub inspector_selected: Option<(u8, u8, u32)>,
+    pub map_memory: walkers::MapMemory,
+}
+
+/// What the app lends the screen for a frame besides the view: ports and map tiles.
+pub struct Resources<'a> {
+    pub ports: &'a [PortInfo],
+    pub tiles: Option<&'a mut (dyn walkers::Tiles + 'static)>,
+    pub tiles_status: &'a str,
 }
 
 /// Draws the whole live screen.
@@ -112,10 +128,11 @@ pub fn live_screen(
     view: &LiveView,
     settings: &mut UiSettings,
     state: &mut UiState,
-    ports: &[PortInfo],
     plots: &mut Plots,
+    resources: Resources<'_>,
     actions: &mut Vec<UiAction>,
 ) {
+    let ports = resources.ports;
     egui::Panel::top("connection").show(ui, |ui| {
         connection::bar(ui, view, settings, ports, actions);
     });
@@ -146,5 +163,12 @@ pub fn live_screen(
         .resizable(true)
         .default_size(180.0)
         .show(ui, |ui| messages::panel(ui, view, settings));
-    egui::CentralPanel::default_margins().show(ui, |ui| map::panel(ui, view, settings));
+    let map_tiles = map::MapTiles {
+        tiles: resources.tiles,
+        memory: &mut state.map_memory,
+        status: resources.tiles_status,
+    };
+    egui::CentralPanel::default_margins().show(ui, |ui| {
+        map::panel(ui, view, settings, map_tiles, actions);
+    });
 }
