@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::capture::wall_clock_us;
 use crate::link::{Baud, PortInfo};
+use crate::privacy::{self, NetworkLedger, PrivacyConfig, SealState};
 use crate::session::ports::PortWatcher;
 use crate::session::{FlightDir, LinkState, SessionConfig, SessionEvent, SessionHandle};
 use crate::sim::{self, PtyOptions};
@@ -91,6 +92,8 @@ pub struct StartOptions {
     pub flights_dir: PathBuf,
     /// Map tiles to use instead of the saved choice.
     pub tiles: Option<PathBuf>,
+    /// Where the privacy choice is saved (None: the switch only seals, saves nothing).
+    pub privacy_config: Option<PathBuf>,
 }
 
 /// The running app.
@@ -111,6 +114,7 @@ pub struct AirlockApp {
     tiles_status: String,
     /// The port to save in the settings (the demo's pseudo-terminal is not worth keeping).
     saved_port: Option<String>,
+    privacy_config: Option<PathBuf>,
     ctx: egui::Context,
 }
 
@@ -139,8 +143,16 @@ impl AirlockApp {
             clock: None,
             tiles: None,
             tiles_status: NO_TILES.to_owned(),
+            privacy_config: options.privacy_config.clone(),
             ctx: ctx.clone(),
         };
+        app.view.privacy = privacy::state();
+        app.view.privacy_saved_on = app
+            .privacy_config
+            .as_deref()
+            .map_or(app.view.privacy.privacy_on(), |path| {
+                PrivacyConfig::load(path).privacy
+            });
         if let Some(tiles) = &options.tiles {
             app.settings.tiles_path = tiles.to_string_lossy().into_owned();
         }
@@ -163,7 +175,13 @@ impl AirlockApp {
 
     fn connect(&mut self, port: String, baud: Baud) {
         self.disconnect();
-        self.view = LiveView::default();
+        // A new flight starts with a fresh view; the privacy state belongs to the process.
+        self.view = LiveView {
+            privacy: self.view.privacy.clone(),
+            privacy_saved_on: self.view.privacy_saved_on,
+            ledger: std::mem::take(&mut self.view.ledger),
+            ..LiveView::default()
+        };
         self.plots = Plots::default();
         self.clock = None;
         let config = SessionConfig {
@@ -172,6 +190,7 @@ impl AirlockApp {
             flight_dir: FlightDir::Under(self.flights_dir.clone()),
             duration: None,
             act_as_gcs: true,
+            forward: None,
         };
         let ctx = self.ctx.clone();
         match SessionHandle::spawn(config, Box::new(move || ctx.request_repaint())) {
@@ -296,6 +315,27 @@ impl AirlockApp {
             UiAction::Connect { port, baud } => self.connect(port, baud),
             UiAction::Disconnect => self.disconnect(),
             UiAction::LoadTiles(path) => self.load_tiles(&path),
+            UiAction::SetPrivacy(on) => {
+                if let Some(path) = &self.privacy_config {
+                    if let Err(error) = (PrivacyConfig { privacy: on }).store(path) {
+                        self.problem(format!("cannot save the privacy setting: {error}"));
+                    }
+                }
+                self.view.privacy_saved_on = on;
+                if on && !matches!(self.view.privacy, SealState::Sealed) {
+                    self.view.privacy = privacy::seal_now();
+                }
+            }
+            UiAction::RefreshLedger => {
+                if let Some(path) = privacy::ledger_path() {
+                    match NetworkLedger::new(path).read() {
+                        Ok(entries) => self.view.ledger = entries,
+                        Err(error) => {
+                            self.problem(format!("cannot read the network ledger: {error}"))
+                        }
+                    }
+                }
+            }
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {
                     self.problem(format!("cannot open {}: {error}", dir.display()));

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::capture::create_private_file;
 use crate::link::Baud;
+use crate::privacy::{self, PrivacyConfig, SealState};
 use crate::review::export::{export_raw, export_tlog, Direction};
 use crate::review::{self, Summary};
 use crate::session::{self, Control, FlightDir, SessionConfig, SessionEvent};
@@ -29,6 +30,9 @@ pub struct Cli {
     /// Where flights are kept [default: the platform's data folder].
     #[arg(long, global = true, env = "AIRLOCK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Privacy mode for this run only, overriding the saved setting.
+    #[arg(long, global = true, value_enum)]
+    pub privacy: Option<OnOff>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -61,7 +65,8 @@ pub enum Command {
     },
     /// Record one flight from a serial port, headless; Ctrl-C closes it cleanly.
     Record {
-        /// Serial device, e.g. /dev/ttyACM0.
+        /// Serial device, e.g. /dev/ttyACM0, or (privacy off) tcp:HOST:PORT, udp:ADDR:PORT
+        /// to listen, udpout:ADDR:PORT to send.
         #[arg(long)]
         port: String,
         /// Baud rate, or `auto` to detect it.
@@ -76,6 +81,10 @@ pub enum Command {
         /// Only listen: send no heartbeat and no stream requests.
         #[arg(long)]
         listen_only: bool,
+        /// Also send the live stream to another ground station at HOST:PORT over UDP
+        /// (a network feature: needs privacy off).
+        #[arg(long, value_name = "HOST:PORT")]
+        forward: Option<String>,
     },
     /// Summarise a flight folder or any .tlog.
     Info {
@@ -83,6 +92,11 @@ pub enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Privacy mode: status, on, off, check, ledger.
+    Privacy {
+        #[arg(value_enum, default_value_t = PrivacyAction::Status)]
+        action: PrivacyAction,
     },
     /// Export a flight folder or .tlog.
     Export {
@@ -98,6 +112,28 @@ pub enum Command {
     },
 }
 
+/// A switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// What `airlock privacy` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrivacyAction {
+    /// Show the saved setting and this process's seal.
+    Status,
+    /// Turn privacy mode on (the default).
+    On,
+    /// Turn privacy mode off from the next start on.
+    Off,
+    /// Seal a process exactly as the app does and prove the seal holds.
+    Check,
+    /// Print the ledger of network attempts.
+    Ledger,
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
@@ -107,16 +143,47 @@ pub enum ExportFormat {
     Raw,
 }
 
-/// The folder flights are kept in.
-pub fn flights_dir(data_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let base = match data_dir {
-        Some(dir) => dir.to_owned(),
-        None => directories::ProjectDirs::from("", "", "airlock")
+/// Airlock's data folder: `--data-dir`, else the platform's.
+pub fn data_dir(data_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match data_dir {
+        Some(dir) => Ok(dir.to_owned()),
+        None => Ok(directories::ProjectDirs::from("", "", "airlock")
             .context("cannot find a home folder for the data; pass --data-dir")?
             .data_dir()
+            .to_owned()),
+    }
+}
+
+/// The folder flights are kept in.
+pub fn flights_dir(data_dir_override: Option<&Path>) -> anyhow::Result<PathBuf> {
+    Ok(data_dir(data_dir_override)?.join("flights"))
+}
+
+/// The network ledger file.
+pub fn ledger_file(data_dir_override: Option<&Path>) -> anyhow::Result<PathBuf> {
+    Ok(data_dir(data_dir_override)?.join("network-ledger.jsonl"))
+}
+
+/// Where the privacy setting is saved: `AIRLOCK_CONFIG_DIR`, else the platform's config folder.
+pub fn privacy_config_file() -> anyhow::Result<PathBuf> {
+    let dir = match std::env::var_os("AIRLOCK_CONFIG_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => directories::ProjectDirs::from("", "", "airlock")
+            .context("cannot find a home folder for the settings")?
+            .config_dir()
             .to_owned(),
     };
-    Ok(base.join("flights"))
+    Ok(dir.join("privacy.json"))
+}
+
+/// Whether privacy is on for this run: `--privacy`, else the saved setting (on by default).
+pub fn privacy_for_run(cli: &Cli) -> bool {
+    match cli.privacy {
+        Some(choice) => choice == OnOff::On,
+        None => privacy_config_file()
+            .map(|path| PrivacyConfig::load(&path).privacy)
+            .unwrap_or(true),
+    }
 }
 
 fn seconds(value: Option<f64>) -> anyhow::Result<Option<Duration>> {
@@ -186,6 +253,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             out,
             duration,
             listen_only,
+            forward,
         } => {
             let flight_dir = match out {
                 Some(dir) => FlightDir::Exact(dir.clone()),
@@ -197,6 +265,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 flight_dir,
                 duration: seconds(*duration)?,
                 act_as_gcs: !listen_only,
+                forward: forward.clone(),
             };
             let stop = stop_on_signals()?;
             let (_unused, commands) = crossbeam_channel::unbounded();
@@ -220,6 +289,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Privacy { action } => run_privacy(cli, *action),
         Command::Export {
             path,
             format,
@@ -238,6 +308,81 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             };
             let written = result.with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!("wrote {written} to {}", output.display());
+            Ok(())
+        }
+    }
+}
+
+fn run_privacy(cli: &Cli, action: PrivacyAction) -> anyhow::Result<()> {
+    let config_file = privacy_config_file()?;
+    match action {
+        PrivacyAction::Status => {
+            let saved = PrivacyConfig::load(&config_file);
+            println!(
+                "privacy mode: {} (saved in {})",
+                if saved.privacy { "on" } else { "off" },
+                config_file.display()
+            );
+            let seal = privacy::state();
+            println!("this process: {}", seal.badge());
+            if let SealState::NotEnforced(reason) = &seal {
+                println!("  reason: {reason}");
+            }
+            Ok(())
+        }
+        PrivacyAction::On | PrivacyAction::Off => {
+            let on = action == PrivacyAction::On;
+            PrivacyConfig { privacy: on }
+                .store(&config_file)
+                .with_context(|| format!("cannot save {}", config_file.display()))?;
+            if on {
+                println!("privacy mode on: every Airlock process seals itself off the network from now on");
+            } else {
+                println!("privacy mode off: network features may run from the next start (running windows stay sealed)");
+            }
+            Ok(())
+        }
+        PrivacyAction::Check => {
+            let (seal, probes) = privacy::check::run();
+            println!("seal: {}", seal.badge());
+            if let SealState::NotEnforced(reason) = &seal {
+                println!("  reason: {reason}");
+            }
+            for probe in &probes {
+                println!(
+                    "{} {:<48} expected {:<8} observed: {}",
+                    if probe.passed { "PASS" } else { "FAIL" },
+                    probe.what,
+                    probe.expected,
+                    probe.observed
+                );
+            }
+            let held = seal == SealState::Sealed && probes.iter().all(|p| p.passed);
+            if held {
+                println!("the seal holds: no IP or other network socket can be created; serial ports and files work");
+                Ok(())
+            } else {
+                bail!("the seal does not hold on this system")
+            }
+        }
+        PrivacyAction::Ledger => {
+            let ledger = privacy::NetworkLedger::new(ledger_file(cli.data_dir.as_deref())?);
+            let entries = ledger
+                .read()
+                .with_context(|| format!("cannot read {}", ledger.path().display()))?;
+            if entries.is_empty() {
+                println!("no network attempts recorded ({})", ledger.path().display());
+            }
+            for entry in entries {
+                let when = std::time::UNIX_EPOCH + Duration::from_micros(entry.time_us);
+                println!(
+                    "{}  {:<8} {:<24} {}",
+                    humantime::format_rfc3339_seconds(when),
+                    if entry.allowed { "allowed" } else { "BLOCKED" },
+                    entry.feature,
+                    entry.destination
+                );
+            }
             Ok(())
         }
     }

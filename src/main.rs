@@ -8,6 +8,12 @@ use airlock::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any thread starts: seal the process when privacy is on.
+    let ledger = cli::ledger_file(cli.data_dir.as_deref()).ok();
+    let seal = airlock::privacy::init(cli::privacy_for_run(&cli), ledger);
+    if let airlock::privacy::SealState::NotEnforced(reason) = &seal {
+        eprintln!("airlock: privacy is on but NOT enforced on this system: {reason}");
+    }
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
         None => cli::flights_dir(cli.data_dir.as_deref()).and_then(|flights_dir| {
@@ -15,6 +21,7 @@ fn main() -> ExitCode {
                 connect_to: None,
                 flights_dir,
                 tiles: cli.tiles.clone(),
+                privacy_config: cli::privacy_config_file().ok(),
             };
             airlock::app::run_window(options, cli.demo)
         }),

@@ -18,6 +18,7 @@ fn harness(port: &Path, flights: &Path) -> Harness<'static, App> {
         connect_to: Some((port.to_string_lossy().into_owned(), Baud::Auto)),
         flights_dir: flights.to_owned(),
         tiles: None,
+        privacy_config: None,
     };
     let mut harness = Harness::new_ui_state(
         move |ui, app: &mut App| {
@@ -60,6 +61,11 @@ fn point_link(link: &Path, device: &str) {
 
 #[test]
 fn live_telemetry_inspector_plot_and_unplug_recovery() {
+    // Seal this test process as `main` does: everything below must work sealed.
+    assert_eq!(
+        airlock::privacy::init(true, None),
+        airlock::privacy::SealState::Sealed
+    );
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("vehicle");
     let flights = dir.path().join("flights");
@@ -75,6 +81,7 @@ fn live_telemetry_inspector_plot_and_unplug_recovery() {
         shows(h, "DISARMED") && shows(h, "STABILIZE")
     });
     assert!(shows(&harness, "REC "), "recording indicator");
+    assert!(shows(&harness, "Privacy: sealed"), "privacy badge");
     run_until(&mut harness, "arming and mode change", |h| {
         h.query_by_label("ARMED").is_some() && shows(h, "GUIDED")
     });

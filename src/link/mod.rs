@@ -1,10 +1,12 @@
 //! Byte links to a vehicle: serial ports (USB cables, telemetry radios) and their discovery.
 //!
 //! A link moves bytes and nothing else: it never parses MAVLink and never records. Network
-//! links will live here too, only behind the privacy module's permit.
+//! links live here too, and can only be opened with the privacy module's permit.
 
+pub mod net;
 pub mod serial;
 
+pub use net::{NetLink, NetSpec, UdpForward};
 pub use serial::{list_ports, PortInfo, SerialLink};
 
 use std::time::Duration;
@@ -60,6 +62,20 @@ pub enum LinkError {
     Open { port: String, reason: String },
     #[error("link lost: {0}")]
     Lost(#[from] std::io::Error),
+    #[error("{0}")]
+    Refused(#[from] crate::privacy::Refused),
+}
+
+/// Opens a port by name: a network spec (`tcp:`, `udp:`, `udpout:`) asks the privacy module for
+/// a permit first; anything else is a serial device.
+pub fn open(port: &str, baud: u32) -> Result<Box<dyn Link>, LinkError> {
+    match NetSpec::parse(port) {
+        Some(spec) => {
+            let permit = crate::privacy::request_permit(spec.feature(), spec.address())?;
+            Ok(Box::new(NetLink::open(&spec, &permit)?))
+        }
+        None => Ok(Box::new(SerialLink::open(port, baud)?)),
+    }
 }
 
 /// A byte link to a vehicle.

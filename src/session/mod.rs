@@ -35,6 +35,7 @@ impl std::fmt::Display for LinkState {
         match self {
             Self::Connecting => f.write_str("connecting"),
             Self::DetectingBaud { trying } => write!(f, "detecting baud (trying {trying})"),
+            Self::Connected { baud: 0 } => f.write_str("connected"),
             Self::Connected { baud } => write!(f, "connected at {baud} baud"),
             Self::Lost { .. } => f.write_str("link lost — reconnecting"),
             Self::Disconnected => f.write_str("disconnected"),

@@ -12,7 +12,11 @@ use serde_json::json;
 use super::{Command, LinkState, SessionEvent};
 use crate::capture::raw::RecordKind;
 use crate::capture::{FlightMeta, FlightRecord, FlightSource, VehicleSeen};
-use crate::link::{self, Baud, Link, LinkError, SerialLink, AUTO_BAUD_RATES, RETRY_INTERVAL};
+use crate::link::{
+    self, Baud, Link, LinkError, NetLink, NetSpec, SerialLink, UdpForward, AUTO_BAUD_RATES,
+    RETRY_INTERVAL,
+};
+use crate::privacy::{self, NetworkPermit};
 use crate::protocol::frame::{FramerStats, Parsed};
 use crate::protocol::{self, outgoing, Framer, MavMessage, Outgoing, Tally};
 
@@ -45,6 +49,9 @@ pub struct SessionConfig {
     pub duration: Option<Duration>,
     /// Send the GCS heartbeat and ask ArduPilot vehicles for telemetry.
     pub act_as_gcs: bool,
+    /// Also send every received frame to this UDP address (`HOST:PORT`), and pass what comes
+    /// back to the vehicle: a second ground station. A network feature.
+    pub forward: Option<String>,
 }
 
 /// How the owner steers a running session.
@@ -65,6 +72,9 @@ enum BaudSearch {
 
 struct Session<'a, E: FnMut(SessionEvent)> {
     config: &'a SessionConfig,
+    /// For a network link: what it is and the permit that lets it open.
+    network: Option<(NetSpec, NetworkPermit)>,
+    forward: Option<UdpForward>,
     record: FlightRecord,
     rx: Framer,
     tx: Framer,
@@ -90,6 +100,22 @@ pub fn run(
     control: &Control,
     emit: &mut impl FnMut(SessionEvent),
 ) -> anyhow::Result<FlightMeta> {
+    // Network features need a permit before anything starts; refused means no flight at all.
+    let network = match NetSpec::parse(&config.port) {
+        Some(spec) => {
+            let permit = privacy::request_permit(spec.feature(), spec.address())?;
+            Some((spec, permit))
+        }
+        None => None,
+    };
+    let forward = match &config.forward {
+        Some(target) => {
+            let target = target.strip_prefix("udp:").unwrap_or(target);
+            let permit = privacy::request_permit("MAVLink forwarding over UDP", target)?;
+            Some(UdpForward::open(target, &permit).context("cannot open the forwarding socket")?)
+        }
+        None => None,
+    };
     let source = FlightSource {
         port: config.port.clone(),
         baud: match config.baud {
@@ -105,6 +131,7 @@ pub fn run(
     .context("cannot start the flight record")?;
     emit(SessionEvent::FlightStarted(record.dir().to_owned()));
     let baud = match config.baud {
+        _ if network.is_some() => BaudSearch::Fixed(0),
         Baud::Fixed(baud) => BaudSearch::Fixed(baud),
         Baud::Auto => BaudSearch::Trying {
             index: 0,
@@ -114,6 +141,8 @@ pub fn run(
     };
     let mut session = Session {
         config,
+        network,
+        forward,
         record,
         rx: Framer::new(),
         tx: Framer::new(),
@@ -171,6 +200,14 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             Ok(count) => self.on_rx(&buf[..count]),
             Err(error) => self.lose_link(&error),
         }
+        let returned = self
+            .forward
+            .as_ref()
+            .map_or(0, |forward| forward.receive(buf));
+        if returned > 0 {
+            let bytes = buf[..returned].to_vec();
+            self.send_bytes(&bytes);
+        }
         self.search_baud();
         self.act_as_gcs();
         self.housekeeping();
@@ -183,15 +220,22 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         }
     }
 
-    fn connect(&mut self) {
-        let baud = self.current_baud();
+    fn open_link(&self, baud: u32) -> Result<Box<dyn Link>, LinkError> {
+        if let Some((spec, permit)) = &self.network {
+            return Ok(Box::new(NetLink::open(spec, permit)?));
+        }
         let mut opened = SerialLink::open(&self.config.port, baud);
         if opened.is_err() {
             if let Some(serial) = &self.usb_serial {
                 opened = SerialLink::open_by_usb_serial(serial, baud);
             }
         }
-        match opened {
+        Ok(Box::new(opened?))
+    }
+
+    fn connect(&mut self) {
+        let baud = self.current_baud();
+        match self.open_link(baud) {
             Ok(link) => {
                 let info = link.describe();
                 if self.connected_once {
@@ -209,7 +253,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                     "description": info.description(),
                     "usb_serial": info.usb_serial,
                 }));
-                self.link = Some(Box::new(link));
+                self.link = Some(link);
                 self.streams_requested.clear();
                 if let BaudSearch::Trying {
                     since,
@@ -337,11 +381,16 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
 
     fn send(&mut self, message: &MavMessage) {
         let bytes = self.outgoing.encode(message);
+        self.send_bytes(&bytes);
+    }
+
+    /// Writes bytes to the vehicle, recording them first like every other byte.
+    fn send_bytes(&mut self, bytes: &[u8]) {
         let result = match self.link.as_mut() {
-            Some(link) => link.write_all(&bytes),
+            Some(link) => link.write_all(bytes),
             None => return,
         };
-        let time = self.record_bytes(RecordKind::Tx, &bytes);
+        let time = self.record_bytes(RecordKind::Tx, bytes);
         (self.emit)(SessionEvent::Bytes {
             mono_us: time.mono_us,
             rx: 0,
@@ -351,7 +400,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             tx, tally, record, ..
         } = self;
         let mut tlog_error = None;
-        tx.push(&bytes, &mut |item| {
+        tx.push(bytes, &mut |item| {
             if let Parsed::Frame(header, frame) = item {
                 tally.on_sent(&header);
                 if let Err(error) = record.record_frame(time.wall_us, frame) {
@@ -387,6 +436,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             tally,
             record,
             emit,
+            forward,
             ..
         } = self;
         let mut tlog_error = None;
@@ -398,6 +448,9 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             if let Some(bytes) = frame_bytes {
                 if let Err(error) = record.record_frame(time.wall_us, bytes) {
                     tlog_error = Some(error);
+                }
+                if let Some(forward) = forward.as_ref() {
+                    forward.send(bytes);
                 }
             }
             if let Some((header, bytes)) = tally.on_received(&item) {

@@ -40,6 +40,7 @@ pub fn bar(
 ) {
     ui.horizontal(|ui| {
         ui.strong("Airlock");
+        super::privacy::badge(ui, view);
         ui.separator();
         let port_label = ui.label("Port");
         let selected = ports

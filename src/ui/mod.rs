@@ -11,6 +11,7 @@ pub mod link;
 pub mod map;
 pub mod messages;
 pub mod plots;
+pub mod privacy;
 pub mod theme;
 
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ pub enum UiAction {
     OpenFolder(PathBuf),
     /// Use the tiles at this path (folder or MBTiles file); empty: no tiles.
     LoadTiles(String),
+    /// Turn privacy mode on (seals at once) or off (from the next start).
+    SetPrivacy(bool),
+    /// Read the network ledger again.
+    RefreshLedger,
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -51,6 +56,12 @@ pub struct LiveView {
     pub now_wall_us: u64,
     /// Whether a session is running (connected or trying).
     pub session_running: bool,
+    /// The network seal of this process.
+    pub privacy: crate::privacy::SealState,
+    /// The saved privacy choice (what the next start will do).
+    pub privacy_saved_on: bool,
+    /// The network ledger, as last read.
+    pub ledger: Vec<crate::privacy::LedgerEntry>,
 }
 
 impl Default for LiveView {
@@ -65,6 +76,9 @@ impl Default for LiveView {
             now_mono_us: 0,
             now_wall_us: 0,
             session_running: false,
+            privacy: crate::privacy::SealState::NotEnforced("not initialised".into()),
+            privacy_saved_on: true,
+            ledger: Vec::new(),
         }
     }
 }
@@ -75,6 +89,7 @@ pub enum SideTab {
     #[default]
     Inspector,
     Link,
+    Privacy,
 }
 
 /// UI settings that persist between runs.
@@ -152,11 +167,18 @@ pub fn live_screen(
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut settings.side_tab, SideTab::Inspector, "Inspector");
                 ui.selectable_value(&mut settings.side_tab, SideTab::Link, "Link");
+                if ui
+                    .selectable_value(&mut settings.side_tab, SideTab::Privacy, "Privacy")
+                    .clicked()
+                {
+                    actions.push(UiAction::RefreshLedger);
+                }
             });
             ui.separator();
             match settings.side_tab {
                 SideTab::Inspector => inspector::panel(ui, view, state, settings, plots),
                 SideTab::Link => link::panel(ui, view),
+                SideTab::Privacy => privacy::panel(ui, view, actions),
             }
         });
     egui::Panel::bottom("messages")
