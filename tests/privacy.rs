@@ -3,6 +3,9 @@
 //! privacy is on and records it, `strace` sees no IP socket, and with privacy off the network
 //! features work against local peers.
 
+// Local peers for the network features (loopback only).
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;

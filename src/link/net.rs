@@ -3,6 +3,9 @@
 //! Specs: `tcp:HOST:PORT` (connect, e.g. a SITL vehicle on `tcp:127.0.0.1:5760`),
 //! `udp:ADDR:PORT` (listen; replies go to whoever spoke last), `udpout:ADDR:PORT` (send to).
 
+// The one place allowed to name network sockets (see clippy.toml).
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
