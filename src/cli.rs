@@ -271,10 +271,10 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             let (_unused, commands) = crossbeam_channel::unbounded();
             let control = Control { stop, commands };
             let meta = session::run(&config, &control, &mut report_to_terminal)?;
-            let total: u64 = meta.messages.values().sum();
+            let total: u64 = meta.counts.messages.values().sum();
             eprintln!(
                 "closed: {total} messages received, {} bytes in, {} bytes out, {} CRC errors",
-                meta.bytes_rx, meta.bytes_tx, meta.crc_errors
+                meta.bytes_rx, meta.bytes_tx, meta.counts.crc_errors
             );
             Ok(())
         }
@@ -422,14 +422,14 @@ pub fn human_summary(summary: &Summary) -> String {
             summary.reconnects
         );
     }
-    for vehicle in &summary.vehicles {
+    for vehicle in &summary.counts.vehicles {
         let _ = writeln!(
             text,
             "  vehicle   system {} component {}: {} ({})",
             vehicle.system_id, vehicle.component_id, vehicle.vehicle_type, vehicle.autopilot
         );
     }
-    let total: u64 = summary.messages.values().sum();
+    let total: u64 = summary.counts.messages.values().sum();
     let _ = writeln!(
         text,
         "  bytes     {} received, {} sent",
@@ -438,20 +438,23 @@ pub fn human_summary(summary: &Summary) -> String {
     let _ = writeln!(
         text,
         "  frames    {total} received; {} CRC errors, {} unknown ids, {} garbage bytes, {} lost",
-        summary.crc_errors, summary.unknown_frames, summary.garbage_bytes, summary.lost_frames
+        summary.counts.crc_errors,
+        summary.counts.unknown_frames,
+        summary.counts.garbage_bytes,
+        summary.counts.lost_frames
     );
-    for (name, count) in &summary.messages {
+    for (name, count) in &summary.counts.messages {
         let _ = writeln!(text, "    {name:<32} {count:>9}");
     }
-    for (name, count) in &summary.unknown_messages {
+    for (name, count) in &summary.counts.unknown_messages {
         let _ = writeln!(
             text,
             "    {name:<32} {count:>9}  (unknown id, CRC not checkable)"
         );
     }
-    if !summary.sent_messages.is_empty() {
+    if !summary.counts.sent_messages.is_empty() {
         let _ = writeln!(text, "  sent by the ground station");
-        for (name, count) in &summary.sent_messages {
+        for (name, count) in &summary.counts.sent_messages {
             let _ = writeln!(text, "    {name:<32} {count:>9}");
         }
     }

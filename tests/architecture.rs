@@ -22,7 +22,11 @@ fn src() -> PathBuf {
 /// Lines of code (comments dropped) of every file under `src/<module>`.
 fn code_of(module: &str) -> Vec<(PathBuf, String)> {
     let root = src().join(module);
-    let files = if root.is_dir() { rust_files(&root) } else { vec![root.with_extension("rs")] };
+    let files = if root.is_dir() {
+        rust_files(&root)
+    } else {
+        vec![root.with_extension("rs")]
+    };
     files
         .into_iter()
         .map(|path| {
@@ -47,24 +51,67 @@ fn assert_never_names(module: &str, forbidden: &[&str]) {
 
 #[test]
 fn the_ui_touches_no_files_ports_threads_or_network() {
-    assert_never_names("ui", &["std::fs", "std::thread", "serialport", "std::net", "crate::session::SessionHandle"]);
+    assert_never_names(
+        "ui",
+        &[
+            "std::fs",
+            "std::thread",
+            "serialport",
+            "std::net",
+            "crate::session::SessionHandle",
+        ],
+    );
 }
 
 #[test]
 fn vehicle_state_is_pure() {
-    assert_never_names("vehicle", &["egui", "std::fs", "std::thread", "std::net", "serialport", "Instant::now", "SystemTime::now"]);
+    assert_never_names(
+        "vehicle",
+        &[
+            "egui",
+            "std::fs",
+            "std::thread",
+            "std::net",
+            "serialport",
+            "Instant::now",
+            "SystemTime::now",
+        ],
+    );
 }
 
 #[test]
 fn protocol_and_capture_stand_alone() {
-    assert_never_names("protocol", &["crate::capture", "crate::session", "crate::link", "crate::vehicle", "std::fs", "std::net"]);
-    assert_never_names("capture", &["crate::protocol", "crate::session", "crate::link", "crate::vehicle", "std::net"]);
+    assert_never_names(
+        "protocol",
+        &[
+            "crate::capture",
+            "crate::session",
+            "crate::link",
+            "crate::vehicle",
+            "std::fs",
+            "std::net",
+        ],
+    );
+    assert_never_names(
+        "capture",
+        &[
+            "crate::protocol",
+            "crate::session",
+            "crate::link",
+            "crate::vehicle",
+            "std::net",
+        ],
+    );
 }
 
 #[test]
 fn only_the_privacy_gate_and_network_links_name_std_net() {
     for path in rust_files(&src()) {
-        let relative = path.strip_prefix(src()).unwrap().to_string_lossy().into_owned();
+        let relative = path
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if relative == "link/net.rs" || relative == "privacy/check.rs" {
             continue;
         }

@@ -30,14 +30,14 @@ fn foreign_tlogs_give_pymavlinks_counts() {
         if let Some(count) = want.remove("UNKNOWN_11030") {
             want.insert("ESC_TELEMETRY_1_TO_4".into(), count);
         }
-        assert_eq!(summary.messages, want, "{file}");
+        assert_eq!(summary.counts.messages, want, "{file}");
         let duration = counts["duration_s"].as_f64().unwrap();
         assert!(
             (summary.duration_s - duration).abs() < 0.001,
             "{file}: {}",
             summary.duration_s
         );
-        assert_eq!(summary.crc_errors, 0, "{file}");
+        assert_eq!(summary.counts.crc_errors, 0, "{file}");
         assert!(summary.notices.is_empty(), "{file}: {:?}", summary.notices);
     }
 }
@@ -49,7 +49,7 @@ fn a_truncated_tlog_opens_with_what_it_holds() {
     let path = dir.path().join("cut.tlog");
     std::fs::write(&path, &whole[..whole.len() - 7]).unwrap();
     let summary = review::summarize(&path).unwrap();
-    let total: u64 = summary.messages.values().sum();
+    let total: u64 = summary.counts.messages.values().sum();
     assert_eq!(total, 2632 - 1);
     assert!(
         summary.notices.iter().any(|n| n.contains("incomplete")),
@@ -70,7 +70,7 @@ fn a_corrupted_tlog_skips_the_damage_and_keeps_the_rest() {
     let path = dir.path().join("corrupt.tlog");
     std::fs::write(&path, &bytes).unwrap();
     let summary = review::summarize(&path).unwrap();
-    let total: u64 = summary.messages.values().sum();
+    let total: u64 = summary.counts.messages.values().sum();
     assert!(total < 8164 && total > 8164 - 20, "{total}");
     assert!(summary.damaged_bytes > 0);
 }
@@ -182,5 +182,5 @@ fn tlog_export_of_a_tlog_keeps_every_valid_record() {
     std::fs::write(&path, &out).unwrap();
     let copy = review::summarize(&path).unwrap();
     let original = review::summarize(&data("ahmadkhanfar_TLOG_test.tlog")).unwrap();
-    assert_eq!(copy.messages, original.messages);
+    assert_eq!(copy.counts.messages, original.counts.messages);
 }

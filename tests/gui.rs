@@ -137,5 +137,5 @@ fn live_telemetry_inspector_plot_and_unplug_recovery() {
     let folder = flights[0].as_ref().unwrap().path();
     let summary = airlock::review::summarize(&folder).unwrap();
     assert_eq!(summary.reconnects, 1, "{:?}", summary.notices);
-    assert!(summary.messages["HEARTBEAT"] >= 5);
+    assert!(summary.counts.messages["HEARTBEAT"] >= 5);
 }

@@ -163,7 +163,7 @@ fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
     drop(second);
 
     assert_eq!(meta.reconnects, 1);
-    assert_eq!(meta.messages.get("HEARTBEAT"), Some(&40));
+    assert_eq!(meta.counts.messages.get("HEARTBEAT"), Some(&40));
     assert!(meta.closed_cleanly);
     let opened = review::open(&flight).unwrap();
     let mut captured = Vec::new();
@@ -174,7 +174,7 @@ fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
         "the capture differs from what was written"
     );
     let summary = review::summarize(&flight).unwrap();
-    assert_eq!(summary.messages.get("HEARTBEAT"), Some(&40));
+    assert_eq!(summary.counts.messages.get("HEARTBEAT"), Some(&40));
     assert_eq!(summary.reconnects, 1);
-    assert_eq!(summary.lost_frames, 0);
+    assert_eq!(summary.counts.lost_frames, 0);
 }

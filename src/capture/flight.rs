@@ -46,6 +46,27 @@ pub struct VehicleSeen {
     pub autopilot: String,
 }
 
+/// What a flight's link carried, in counts: the same in the metadata and in `airlock info`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct FlightCounts {
+    pub vehicles: Vec<VehicleSeen>,
+    /// Valid frames received from the vehicle side, by message name.
+    pub messages: BTreeMap<String, u64>,
+    /// Valid frames Airlock itself sent, by message name.
+    pub sent_messages: BTreeMap<String, u64>,
+    pub crc_errors: u64,
+    pub unknown_frames: u64,
+    /// Frames whose message id is unknown to Airlock, by `UNKNOWN_<id>`.
+    pub unknown_messages: BTreeMap<String, u64>,
+    /// Received bytes that belong to no valid frame.
+    pub garbage_bytes: u64,
+    /// Frames missing according to sequence numbers.
+    pub lost_frames: u64,
+    /// Signed MAVLink 2 frames among the valid ones.
+    pub signed_frames: u64,
+}
+
 /// The metadata file of a flight (`flight.json`).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -62,21 +83,11 @@ pub struct FlightMeta {
     /// Set when this file was rebuilt from the raw capture after the recorder died.
     pub recovered: bool,
     pub source: FlightSource,
-    pub vehicles: Vec<VehicleSeen>,
-    /// Valid frames received from the vehicle side, by message name.
-    pub messages: BTreeMap<String, u64>,
-    /// Valid frames Airlock itself sent, by message name.
-    pub sent_messages: BTreeMap<String, u64>,
     pub bytes_rx: u64,
     pub bytes_tx: u64,
-    pub crc_errors: u64,
-    pub unknown_frames: u64,
-    /// Frames whose message id is unknown to Airlock, by `UNKNOWN_<id>`.
-    pub unknown_messages: BTreeMap<String, u64>,
-    /// Received bytes that belong to no valid frame.
-    pub garbage_bytes: u64,
-    /// Frames missing according to sequence numbers.
-    pub lost_frames: u64,
+    /// What the link carried.
+    #[serde(flatten)]
+    pub counts: FlightCounts,
     /// Times the link came back after being lost.
     pub reconnects: u64,
 }

@@ -13,7 +13,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub use flight::{FlightMeta, FlightRecord, FlightSource, VehicleSeen};
+pub use flight::{FlightCounts, FlightMeta, FlightRecord, FlightSource, VehicleSeen};
 
 /// File name of the raw capture inside a flight folder.
 pub const RAW_FILE: &str = "capture.alc";

@@ -1,6 +1,5 @@
 //! What `airlock info` says about a stored flight: durations, counts, damage, vehicles.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::open::{open, Opened, StoredKind};
@@ -9,10 +8,10 @@ use super::walk::{walk_capture, CaptureEvent};
 use super::ReviewError;
 use crate::capture::flight::is_being_recorded;
 use crate::capture::raw::RecordKind;
-use crate::capture::{FlightMeta, VehicleSeen};
+use crate::capture::{FlightCounts, FlightMeta};
 use crate::protocol::frame::{FramerStats, Parsed};
 use crate::protocol::{self, Tally};
-use crate::session::apply_tally;
+use crate::session::counts_of;
 
 /// A stored flight in numbers.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -23,22 +22,13 @@ pub struct Summary {
     pub start_us: Option<u64>,
     pub end_us: Option<u64>,
     pub duration_s: f64,
-    /// Valid frames received from the vehicle side by message name; in a tlog, every frame.
-    pub messages: BTreeMap<String, u64>,
-    /// Valid frames the ground station sent (known only for Airlock's own flights).
-    pub sent_messages: BTreeMap<String, u64>,
-    pub crc_errors: u64,
-    pub unknown_frames: u64,
-    /// Frames whose message id the dialect lacks, by `UNKNOWN_<id>` (CRC not checkable).
-    pub unknown_messages: BTreeMap<String, u64>,
-    /// Received bytes that belong to no valid frame.
-    pub garbage_bytes: u64,
+    /// What the link carried. In a tlog, where direction is unknown, `messages` holds every
+    /// valid frame.
+    #[serde(flatten)]
+    pub counts: FlightCounts,
     pub bytes_rx: u64,
     pub bytes_tx: u64,
-    pub lost_frames: u64,
-    pub signed_frames: u64,
     pub reconnects: u64,
-    pub vehicles: Vec<VehicleSeen>,
     pub port: Option<String>,
     pub baud: Option<u32>,
     /// Bytes of the file that could not be read as records (torn tail, corruption).
@@ -67,10 +57,19 @@ pub fn summarize(path: &Path) -> Result<Summary, ReviewError> {
     Ok(summary)
 }
 
-fn record_vehicles(tally: &Tally) -> Vec<VehicleSeen> {
-    let mut meta = FlightMeta::default();
-    apply_tally(&mut meta, tally, &FramerStats::default());
-    meta.vehicles
+/// Records damage found in the file, in numbers and in words.
+fn note_damage(summary: &mut Summary, truncated_tail_bytes: u64, skipped_bytes: u64) {
+    summary.damaged_bytes = truncated_tail_bytes + skipped_bytes;
+    if truncated_tail_bytes > 0 {
+        summary.notices.push(format!(
+            "the last record is incomplete ({truncated_tail_bytes} bytes): the writer stopped mid-write"
+        ));
+    }
+    if skipped_bytes > 0 {
+        summary.notices.push(format!(
+            "{skipped_bytes} damaged bytes that form no record were skipped"
+        ));
+    }
 }
 
 /// Counts a received item, decoding heartbeats (they name the vehicles).
@@ -125,20 +124,11 @@ pub fn tally_capture(bytes: &[u8]) -> (Tally, FramerStats, Summary) {
         } => tally.on_sent(&header),
         CaptureEvent::Parsed { .. } => {}
     });
-    let damage = walked.damage;
-    summary.damaged_bytes = damage.truncated_tail_bytes + damage.corrupt_bytes;
-    if damage.truncated_tail_bytes > 0 {
-        summary.notices.push(format!(
-            "the last record is incomplete ({} bytes): the recorder stopped mid-write",
-            damage.truncated_tail_bytes
-        ));
-    }
-    if damage.corrupt_bytes > 0 {
-        summary.notices.push(format!(
-            "{} corrupt bytes in the capture were skipped",
-            damage.corrupt_bytes
-        ));
-    }
+    note_damage(
+        &mut summary,
+        walked.damage.truncated_tail_bytes,
+        walked.damage.corrupt_bytes,
+    );
     summary.reconnects = opens.saturating_sub(1);
     summary.duration_s = last_mono.saturating_sub(first_mono.unwrap_or(0)) as f64 * 1e-6;
     (tally, walked.received, summary)
@@ -146,20 +136,8 @@ pub fn tally_capture(bytes: &[u8]) -> (Tally, FramerStats, Summary) {
 
 fn summarize_capture(opened: &Opened) -> Summary {
     let (tally, stats, mut summary) = tally_capture(opened.bytes());
-    fill_counts(&mut summary, &tally, &stats);
+    summary.counts = counts_of(&tally, &stats);
     summary
-}
-
-fn fill_counts(summary: &mut Summary, tally: &Tally, stats: &FramerStats) {
-    summary.messages = tally.received_by_name();
-    summary.sent_messages = tally.sent_by_name();
-    summary.crc_errors = stats.crc_errors;
-    summary.unknown_frames = stats.unknown_frames;
-    summary.unknown_messages = tally.unknown_by_name();
-    summary.garbage_bytes = stats.garbage_bytes;
-    summary.lost_frames = tally.sequence.lost();
-    summary.signed_frames = tally.signed_frames;
-    summary.vehicles = record_vehicles(tally);
 }
 
 fn summarize_tlog(opened: &Opened) -> Result<Summary, ReviewError> {
@@ -196,25 +174,17 @@ fn summarize_tlog(opened: &Opened) -> Result<Summary, ReviewError> {
             path: opened.file.clone(),
         });
     }
-    summary.damaged_bytes = reader.skipped_bytes + reader.truncated_tail_bytes;
-    if reader.truncated_tail_bytes > 0 {
-        summary.notices.push(format!(
-            "the last record is incomplete ({} bytes)",
-            reader.truncated_tail_bytes
-        ));
-    }
-    if reader.skipped_bytes > 0 {
-        summary.notices.push(format!(
-            "{} bytes that form no record were skipped",
-            reader.skipped_bytes
-        ));
-    }
+    note_damage(
+        &mut summary,
+        reader.truncated_tail_bytes,
+        reader.skipped_bytes,
+    );
     stats.garbage_bytes = reader.skipped_bytes;
     summary.duration_s = match (summary.start_us, summary.end_us) {
         (Some(start), Some(end)) => end.saturating_sub(start) as f64 * 1e-6,
         _ => 0.0,
     };
-    fill_counts(&mut summary, &tally, &stats);
+    summary.counts = counts_of(&tally, &stats);
     Ok(summary)
 }
 
@@ -249,17 +219,10 @@ fn merge_meta(dir: &Path, summary: &mut Summary) {
     rebuilt.started_us = summary.start_us.unwrap_or(rebuilt.started_us);
     rebuilt.ended_us = summary.end_us;
     rebuilt.recovered = true;
-    rebuilt.messages = summary.messages.clone();
-    rebuilt.sent_messages = summary.sent_messages.clone();
+    rebuilt.counts = summary.counts.clone();
     rebuilt.bytes_rx = summary.bytes_rx;
     rebuilt.bytes_tx = summary.bytes_tx;
-    rebuilt.crc_errors = summary.crc_errors;
-    rebuilt.unknown_frames = summary.unknown_frames;
-    rebuilt.unknown_messages = summary.unknown_messages.clone();
-    rebuilt.garbage_bytes = summary.garbage_bytes;
-    rebuilt.lost_frames = summary.lost_frames;
     rebuilt.reconnects = summary.reconnects;
-    rebuilt.vehicles = summary.vehicles.clone();
     match rebuilt.store(dir) {
         Ok(()) => {
             summary.recovered = true;

@@ -9,7 +9,7 @@
 pub mod ports;
 mod recorder;
 
-pub use recorder::{apply_tally, run, Control, FlightDir, SessionConfig};
+pub use recorder::{counts_of, run, Control, FlightDir, SessionConfig};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

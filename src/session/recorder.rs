@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{Command, LinkState, SessionEvent};
 use crate::capture::raw::RecordKind;
-use crate::capture::{FlightMeta, FlightRecord, FlightSource, VehicleSeen};
+use crate::capture::{FlightCounts, FlightMeta, FlightRecord, FlightSource, VehicleSeen};
 use crate::link::{
     self, Baud, Link, LinkError, NetLink, NetSpec, SerialLink, UdpForward, AUTO_BAUD_RATES,
     RETRY_INTERVAL,
@@ -539,7 +539,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             self.event(json!({ "event": "close" }));
         }
         self.flush_rx();
-        apply_tally(self.record.meta_mut(), &self.tally, &self.rx.stats());
+        self.record.meta_mut().counts = counts_of(&self.tally, &self.rx.stats());
         let meta = self
             .record
             .close()
@@ -550,23 +550,26 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     }
 }
 
-/// Writes a flight's counts into its metadata.
-pub fn apply_tally(meta: &mut FlightMeta, tally: &Tally, received: &FramerStats) {
-    meta.messages = tally.received_by_name();
-    meta.sent_messages = tally.sent_by_name();
-    meta.crc_errors = received.crc_errors;
-    meta.unknown_frames = received.unknown_frames;
-    meta.unknown_messages = tally.unknown_by_name();
-    meta.garbage_bytes = received.garbage_bytes;
-    meta.lost_frames = tally.sequence.lost();
-    meta.vehicles = tally
-        .senders
-        .iter()
-        .map(|(&(system_id, component_id), sender)| VehicleSeen {
-            system_id,
-            component_id,
-            vehicle_type: sender.vehicle_type.clone(),
-            autopilot: sender.autopilot.clone(),
-        })
-        .collect();
+/// A flight's counts from its tally and the receive side's framing counters.
+pub fn counts_of(tally: &Tally, received: &FramerStats) -> FlightCounts {
+    FlightCounts {
+        vehicles: tally
+            .senders
+            .iter()
+            .map(|(&(system_id, component_id), sender)| VehicleSeen {
+                system_id,
+                component_id,
+                vehicle_type: sender.vehicle_type.clone(),
+                autopilot: sender.autopilot.clone(),
+            })
+            .collect(),
+        messages: tally.received_by_name(),
+        sent_messages: tally.sent_by_name(),
+        unknown_messages: tally.unknown_by_name(),
+        crc_errors: received.crc_errors,
+        unknown_frames: received.unknown_frames,
+        garbage_bytes: received.garbage_bytes,
+        lost_frames: tally.sequence.lost(),
+        signed_frames: tally.signed_frames,
+    }
 }

@@ -102,15 +102,7 @@ impl walkers::Plugin for Overlay<'_> {
         let vehicle = &self.view.vehicle;
         let painter = ui.painter();
         let at = |lat: f64, lon: f64| projector.project(walkers::lat_lon(lat, lon)).to_pos2();
-        let stride = (vehicle.track.len() / MAX_DRAWN_POINTS).max(1);
-        let track: Vec<Pos2> = vehicle
-            .track
-            .iter()
-            .step_by(stride)
-            .chain(vehicle.track.last())
-            .map(|p| at(p.lat_deg, p.lon_deg))
-            .collect();
-        draw_track(painter, track);
+        draw_track(painter, track_points(vehicle, at));
         if let Some(home) = vehicle.home {
             draw_home(painter, at(home.lat_deg, home.lon_deg));
         }
@@ -118,6 +110,21 @@ impl walkers::Plugin for Overlay<'_> {
             draw_vehicle(painter, at(p.lat_deg, p.lon_deg), heading_deg(vehicle));
         }
     }
+}
+
+/// The track in screen points, thinned to at most [`MAX_DRAWN_POINTS`] (the last one kept).
+fn track_points(
+    vehicle: &crate::vehicle::VehicleState,
+    at: impl Fn(f64, f64) -> Pos2,
+) -> Vec<Pos2> {
+    let stride = (vehicle.track.len() / MAX_DRAWN_POINTS).max(1);
+    vehicle
+        .track
+        .iter()
+        .step_by(stride)
+        .chain(vehicle.track.last())
+        .map(|p| at(p.lat_deg, p.lon_deg))
+        .collect()
 }
 
 fn draw_track(painter: &egui::Painter, track: Vec<Pos2>) {
@@ -222,15 +229,10 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings) {
             )
     };
     draw_grid(&painter, rect, pixels_per_m, centre_m);
-    let stride = (vehicle.track.len() / MAX_DRAWN_POINTS).max(1);
-    let track: Vec<Pos2> = vehicle
-        .track
-        .iter()
-        .step_by(stride)
-        .chain(vehicle.track.last())
-        .map(|p| to_screen(to_local(p.lat_deg, p.lon_deg)))
-        .collect();
-    draw_track(&painter, track);
+    draw_track(
+        &painter,
+        track_points(vehicle, |lat, lon| to_screen(to_local(lat, lon))),
+    );
     if vehicle.home.is_some() {
         draw_home(&painter, to_screen((0.0, 0.0)));
     }
