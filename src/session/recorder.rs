@@ -279,7 +279,8 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 } else {
                     LinkState::Connecting
                 };
-                if self.state != state {
+                // Still lost (for another reason) is not news.
+                if std::mem::discriminant(&self.state) != std::mem::discriminant(&state) {
                     if !self.connected_once {
                         (self.emit)(SessionEvent::Problem(reason));
                     }
