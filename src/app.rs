@@ -110,7 +110,7 @@ pub struct AirlockApp {
     demo: Option<DemoVehicle>,
     /// The session clock: last event's monotonic time and when it arrived.
     clock: Option<(u64, Instant)>,
-    tiles: Option<LocalTiles>,
+    tiles: Option<Box<dyn walkers::Tiles>>,
     tiles_status: String,
     /// The port to save in the settings (the demo's pseudo-terminal is not worth keeping).
     saved_port: Option<String>,
@@ -224,13 +224,27 @@ impl AirlockApp {
             .and_then(|source| LocalTiles::open(&source, &self.ctx));
         match opened {
             Ok(tiles) => {
-                self.tiles = Some(tiles);
+                self.tiles = Some(Box::new(tiles));
                 self.tiles_status = format!("local tiles: {path}");
             }
             Err(error) => {
                 self.tiles_status = format!("no tiles ({error})");
                 self.problem(format!("map tiles: {error}"));
             }
+        }
+    }
+
+    fn use_online_tiles(&mut self) {
+        let url = self.settings.online_tiles_url.clone();
+        let host = url.split('/').nth(2).unwrap_or(url.as_str()).to_owned();
+        match privacy::request_permit("Online map tiles", &host) {
+            Ok(permit) => {
+                let cache = self.flights_dir.with_file_name("tile-cache");
+                let tiles = crate::tiles::online_tiles(&url, cache, &self.ctx, &permit);
+                self.tiles = Some(Box::new(tiles));
+                self.tiles_status = format!("{}: {host}", crate::ui::map::ONLINE_PREFIX);
+            }
+            Err(refused) => self.problem(refused.to_string()),
         }
     }
 
@@ -326,6 +340,14 @@ impl AirlockApp {
                     self.view.privacy = privacy::seal_now();
                 }
             }
+            UiAction::OnlineTiles(on) => {
+                if on {
+                    self.use_online_tiles();
+                } else {
+                    let path = self.settings.tiles_path.clone();
+                    self.load_tiles(&path);
+                }
+            }
             UiAction::RefreshLedger => {
                 if let Some(path) = privacy::ledger_path() {
                     match NetworkLedger::new(path).read() {
@@ -348,10 +370,7 @@ impl AirlockApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
         let mut actions = Vec::new();
-        let tiles = self
-            .tiles
-            .as_mut()
-            .map(|tiles| tiles as &mut (dyn walkers::Tiles + 'static));
+        let tiles = self.tiles.as_deref_mut();
         let resources = ui::Resources {
             ports: &self.ports,
             tiles,

@@ -345,6 +345,9 @@ fn run_privacy(cli: &Cli, action: PrivacyAction) -> anyhow::Result<()> {
         PrivacyAction::Check => {
             let (seal, probes) = privacy::check::run();
             println!("seal: {}", seal.badge());
+            if let Some(layer) = privacy::seal::landlock_status() {
+                println!("second layer (Landlock network rules): {layer}");
+            }
             if let SealState::NotEnforced(reason) = &seal {
                 println!("  reason: {reason}");
             }

@@ -1,13 +1,15 @@
-//! Map tiles from the operator's own disk: a folder of XYZ tiles (`z/x/y.png`) or an MBTiles
-//! file, used in place and read on a background thread so the UI never waits on the disk.
-//!
-//! This module never touches the network: online tile sources live behind the privacy gate.
+//! Map tiles. First from the operator's own disk: a folder of XYZ tiles (`z/x/y.png`) or an
+//! MBTiles file, used in place and read on a background thread so the UI never waits on the
+//! disk. Online tiles (an OpenStreetMap-compatible server, cached on disk) are a network
+//! feature: they can only be built with a [`NetworkPermit`].
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{Receiver, Sender};
 use walkers::sources::Attribution;
+
+use crate::privacy::NetworkPermit;
 use walkers::{Style, Tile, TileId, TilePiece, Tiles};
 
 /// Pixel size of the tiles we serve (the XYZ convention).
@@ -109,6 +111,58 @@ impl TileReader for MbTilesReader {
             None => Ok(None),
         }
     }
+}
+
+/// The default online source: OpenStreetMap's standard tiles.
+pub const OSM_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+
+/// An OpenStreetMap-compatible tile server, from a URL template with `{z}`, `{x}`, `{y}`.
+pub struct OnlineSource {
+    pub url_template: String,
+}
+
+impl walkers::sources::TileSource for OnlineSource {
+    fn tile_url(&self, id: TileId) -> String {
+        self.url_template
+            .replace("{z}", &id.zoom.to_string())
+            .replace("{x}", &id.x.to_string())
+            .replace("{y}", &id.y.to_string())
+    }
+
+    fn attribution(&self) -> Attribution {
+        Attribution {
+            text: "© OpenStreetMap contributors",
+            url: "https://www.openstreetmap.org/copyright",
+            logo_light: None,
+            logo_dark: None,
+        }
+    }
+}
+
+/// Online tiles with an on-disk cache in `cache_dir`. The permit proves privacy is off.
+pub fn online_tiles(
+    url_template: &str,
+    cache_dir: PathBuf,
+    ctx: &egui::Context,
+    _permit: &NetworkPermit,
+) -> walkers::HttpTiles {
+    // reqwest is built without a TLS crypto provider; install ring's (once per process).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let options = walkers::HttpOptions {
+        cache: Some(cache_dir),
+        user_agent: Some(walkers::HeaderValue::from_static(concat!(
+            "airlock/",
+            env!("CARGO_PKG_VERSION")
+        ))),
+        ..walkers::HttpOptions::default()
+    };
+    walkers::HttpTiles::with_options(
+        OnlineSource {
+            url_template: url_template.to_owned(),
+        },
+        options,
+        ctx.clone(),
+    )
 }
 
 type Loaded = (TileId, Result<Option<Tile>, String>);

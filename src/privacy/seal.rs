@@ -50,8 +50,56 @@ pub fn seal_process() -> SealState {
     let installed = program().and_then(|program| {
         seccompiler::apply_filter_all_threads(&program).map_err(|error| error.to_string())
     });
+    // The second layer is best effort: the seccomp filter alone is the guarantee.
+    let layer = landlock_layer();
+    if let Ok(mut last) = LANDLOCK.lock() {
+        *last = Some(layer);
+    }
     match installed {
         Ok(()) => SealState::Sealed,
         Err(reason) => SealState::NotEnforced(reason),
+    }
+}
+
+static LANDLOCK: std::sync::Mutex<Option<LandlockLayer>> = std::sync::Mutex::new(None);
+
+/// What the Landlock layer achieved when the process was last sealed.
+pub fn landlock_status() -> Option<LandlockLayer> {
+    LANDLOCK.lock().ok().and_then(|last| *last)
+}
+
+/// What the Landlock layer achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandlockLayer {
+    /// TCP bind and connect (and UDP where the kernel has it) are refused by Landlock too.
+    Enforced,
+    /// The kernel enforces only part of the request.
+    Partial,
+    /// This kernel has no Landlock network rules.
+    Unavailable,
+}
+
+impl std::fmt::Display for LandlockLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Enforced => "enforced",
+            Self::Partial => "partly enforced (this kernel's Landlock covers only some of TCP/UDP)",
+            Self::Unavailable => "not available on this kernel",
+        })
+    }
+}
+
+/// Adds Landlock's network rules (no TCP bind or connect at all) to the calling thread and the
+/// threads it starts later; called from `main` before any thread, it covers the process.
+pub fn landlock_layer() -> LandlockLayer {
+    use landlock::{Access, AccessNet, Ruleset, RulesetAttr, RulesetStatus, ABI};
+    let restricted = Ruleset::default()
+        .handle_access(AccessNet::from_all(ABI::V10))
+        .and_then(|ruleset| ruleset.create())
+        .and_then(|ruleset| ruleset.restrict_self());
+    match restricted.map(|status| status.ruleset) {
+        Ok(RulesetStatus::FullyEnforced) => LandlockLayer::Enforced,
+        Ok(RulesetStatus::PartiallyEnforced) => LandlockLayer::Partial,
+        Ok(RulesetStatus::NotEnforced) | Err(_) => LandlockLayer::Unavailable,
     }
 }

@@ -35,6 +35,9 @@ pub fn nice_step(target: f64) -> f64 {
     nice * magnitude
 }
 
+/// How the map's status starts when online tiles are in use.
+pub const ONLINE_PREFIX: &str = "online tiles";
+
 /// The tile source shown on the map, and the map widget's memory.
 pub struct MapTiles<'a, 't> {
     pub tiles: Option<&'a mut (dyn walkers::Tiles + 't)>,
@@ -63,6 +66,19 @@ pub fn panel(
         .labelled_by(label.id);
         if ui.button("Load tiles").clicked() {
             actions.push(UiAction::LoadTiles(settings.tiles_path.trim().to_owned()));
+        }
+        let network_allowed = !view.privacy.privacy_on();
+        let online = map.status.starts_with(ONLINE_PREFIX);
+        let mut wanted = online;
+        let response = ui
+            .add_enabled(
+                network_allowed,
+                egui::Checkbox::new(&mut wanted, "Online tiles"),
+            )
+            .on_disabled_hover_text("A network feature: privacy mode is on, so it is off.")
+            .on_hover_text(format!("{} (cached on disk)", settings.online_tiles_url));
+        if response.changed() {
+            actions.push(UiAction::OnlineTiles(wanted));
         }
     });
     let vehicle = &view.vehicle;

@@ -36,6 +36,8 @@ pub enum UiAction {
     LoadTiles(String),
     /// Turn privacy mode on (seals at once) or off (from the next start).
     SetPrivacy(bool),
+    /// Use online map tiles (a network feature) or stop using them.
+    OnlineTiles(bool),
     /// Read the network ledger again.
     RefreshLedger,
 }
@@ -106,6 +108,8 @@ pub struct UiSettings {
     pub map_follow: bool,
     /// Local map tiles: a folder of z/x/y tiles or an MBTiles file.
     pub tiles_path: String,
+    /// Online tiles' URL template (used only with privacy off, when switched on).
+    pub online_tiles_url: String,
 }
 
 impl Default for UiSettings {
@@ -119,6 +123,7 @@ impl Default for UiSettings {
             plot_window_s: 60.0,
             map_follow: true,
             tiles_path: String::new(),
+            online_tiles_url: crate::tiles::OSM_URL.to_owned(),
         }
     }
 }
