@@ -193,6 +193,42 @@ fn with_privacy_off_a_tcp_peer_is_captured_byte_exact_and_forwarding_reaches_udp
 }
 
 #[test]
+fn with_privacy_off_udp_links_listen_and_send() {
+    let home = tempfile::tempdir().unwrap();
+    // Find a free port for Airlock to listen on.
+    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let flight = home.path().join("flight");
+    let mut record = airlock(home.path())
+        .args(["--privacy", "off", "record", "--port", &format!("udp:127.0.0.1:{port}")])
+        .args(["--out", flight.to_str().unwrap(), "--duration", "4"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    // A vehicle speaking MAVLink over UDP: real frames, then it listens for the GCS heartbeat.
+    let vehicle = UdpSocket::bind("127.0.0.1:0").unwrap();
+    vehicle.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let tlog = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/magfit_scaling_test.tlog")).unwrap();
+    let mut sent = Vec::new();
+    let mut pos = 0;
+    while pos + 8 < tlog.len() && sent.len() < 20_000 {
+        let frame = &tlog[pos + 8..pos + 16 + usize::from(tlog[pos + 9])];
+        vehicle.send_to(frame, ("127.0.0.1", port)).unwrap();
+        sent.extend_from_slice(frame);
+        pos += 16 + usize::from(tlog[pos + 9]);
+        std::thread::sleep(Duration::from_micros(300));
+    }
+    let mut reply = [0u8; 300];
+    let (count, _) = vehicle.recv_from(&mut reply).expect("the GCS answers over UDP");
+    assert!(count > 8, "a frame came back");
+    assert!(record.wait().unwrap().success());
+    let raw = home.path().join("rx.bin");
+    let export = run(airlock(home.path()).args(["export", flight.to_str().unwrap(), "--format", "raw", "-o", raw.to_str().unwrap()]));
+    assert!(export.status.success());
+    assert!(std::fs::read(&raw).unwrap() == sent, "UDP bytes captured byte-exact");
+}
+
+#[test]
 fn strace_sees_no_ip_socket_in_a_sealed_record_session() {
     if Command::new("strace").arg("-V").output().is_err() {
         assert!(
