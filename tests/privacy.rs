@@ -196,10 +196,20 @@ fn with_privacy_off_a_tcp_peer_is_captured_byte_exact_and_forwarding_reaches_udp
 fn with_privacy_off_udp_links_listen_and_send() {
     let home = tempfile::tempdir().unwrap();
     // Find a free port for Airlock to listen on.
-    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let flight = home.path().join("flight");
     let mut record = airlock(home.path())
-        .args(["--privacy", "off", "record", "--port", &format!("udp:127.0.0.1:{port}")])
+        .args([
+            "--privacy",
+            "off",
+            "record",
+            "--port",
+            &format!("udp:127.0.0.1:{port}"),
+        ])
         .args(["--out", flight.to_str().unwrap(), "--duration", "4"])
         .stderr(Stdio::null())
         .spawn()
@@ -207,8 +217,13 @@ fn with_privacy_off_udp_links_listen_and_send() {
     std::thread::sleep(Duration::from_millis(800));
     // A vehicle speaking MAVLink over UDP: real frames, then it listens for the GCS heartbeat.
     let vehicle = UdpSocket::bind("127.0.0.1:0").unwrap();
-    vehicle.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    let tlog = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/magfit_scaling_test.tlog")).unwrap();
+    vehicle
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let tlog = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/magfit_scaling_test.tlog"),
+    )
+    .unwrap();
     let mut sent = Vec::new();
     let mut pos = 0;
     while pos + 8 < tlog.len() && sent.len() < 20_000 {
@@ -219,13 +234,25 @@ fn with_privacy_off_udp_links_listen_and_send() {
         std::thread::sleep(Duration::from_micros(300));
     }
     let mut reply = [0u8; 300];
-    let (count, _) = vehicle.recv_from(&mut reply).expect("the GCS answers over UDP");
+    let (count, _) = vehicle
+        .recv_from(&mut reply)
+        .expect("the GCS answers over UDP");
     assert!(count > 8, "a frame came back");
     assert!(record.wait().unwrap().success());
     let raw = home.path().join("rx.bin");
-    let export = run(airlock(home.path()).args(["export", flight.to_str().unwrap(), "--format", "raw", "-o", raw.to_str().unwrap()]));
+    let export = run(airlock(home.path()).args([
+        "export",
+        flight.to_str().unwrap(),
+        "--format",
+        "raw",
+        "-o",
+        raw.to_str().unwrap(),
+    ]));
     assert!(export.status.success());
-    assert!(std::fs::read(&raw).unwrap() == sent, "UDP bytes captured byte-exact");
+    assert!(
+        std::fs::read(&raw).unwrap() == sent,
+        "UDP bytes captured byte-exact"
+    );
 }
 
 #[test]

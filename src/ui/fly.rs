@@ -2,7 +2,7 @@
 
 use egui::RichText;
 
-use super::{attitude, theme, LiveView};
+use super::{attitude, theme, LiveView, Units};
 use crate::vehicle::VehicleState;
 
 fn row(ui: &mut egui::Ui, label: &str, value: String, colour: Option<egui::Color32>) {
@@ -32,7 +32,7 @@ pub fn heading_deg(vehicle: &VehicleState) -> Option<f64> {
         })
 }
 
-pub fn instruments(ui: &mut egui::Ui, view: &LiveView) {
+pub fn instruments(ui: &mut egui::Ui, view: &LiveView, units: Units) {
     let vehicle = &view.vehicle;
     // Mode and armed state, large: the first thing an operator looks for.
     match &vehicle.status {
@@ -69,34 +69,35 @@ pub fn instruments(ui: &mut egui::Ui, view: &LiveView) {
         .show(ui, |ui| {
             let pos = vehicle.position;
             let hud = vehicle.hud;
+            let (alt, speed, climb) = (units.altitude(), units.speed(), units.climb());
             row(
                 ui,
-                "Altitude rel (m)",
-                or_dash(pos.map(|p| format!("{:.1}", p.alt_rel_m))),
+                &format!("Altitude rel ({})", alt.symbol),
+                or_dash(pos.map(|p| format!("{:.1}", alt.of(p.alt_rel_m)))),
                 None,
             );
             row(
                 ui,
-                "Altitude AMSL (m)",
-                or_dash(pos.map(|p| format!("{:.1}", p.alt_msl_m))),
+                &format!("Altitude AMSL ({})", alt.symbol),
+                or_dash(pos.map(|p| format!("{:.1}", alt.of(p.alt_msl_m)))),
                 None,
             );
             row(
                 ui,
-                "Ground speed (m/s)",
-                or_dash(hud.map(|h| format!("{:.1}", h.groundspeed_m_s))),
+                &format!("Ground speed ({})", speed.symbol),
+                or_dash(hud.map(|h| format!("{:.1}", speed.of(f64::from(h.groundspeed_m_s))))),
                 None,
             );
             row(
                 ui,
-                "Airspeed (m/s)",
-                or_dash(hud.map(|h| format!("{:.1}", h.airspeed_m_s))),
+                &format!("Airspeed ({})", speed.symbol),
+                or_dash(hud.map(|h| format!("{:.1}", speed.of(f64::from(h.airspeed_m_s))))),
                 None,
             );
             row(
                 ui,
-                "Climb (m/s)",
-                or_dash(hud.map(|h| format!("{:+.1}", h.climb_m_s))),
+                &format!("Climb ({})", climb.symbol),
+                or_dash(hud.map(|h| format!("{:+.1}", climb.of(f64::from(h.climb_m_s))))),
                 None,
             );
             row(
@@ -178,8 +179,12 @@ pub fn instruments(ui: &mut egui::Ui, view: &LiveView) {
             );
             row(
                 ui,
-                "Distance to home (m)",
-                or_dash(vehicle.distance_to_home_m().map(|d| format!("{d:.0}"))),
+                &format!("Distance to home ({})", alt.symbol),
+                or_dash(
+                    vehicle
+                        .distance_to_home_m()
+                        .map(|d| format!("{:.0}", alt.of(d))),
+                ),
                 None,
             );
             if let Some(status) = &vehicle.status {

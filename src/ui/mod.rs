@@ -94,6 +94,90 @@ pub enum SideTab {
     Privacy,
 }
 
+/// Units for altitudes, distances and speeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Units {
+    /// Metres, metres per second.
+    #[default]
+    Metric,
+    /// Feet and knots (climb in feet per minute), as pilots use.
+    Aviation,
+    /// Feet and miles per hour.
+    Imperial,
+}
+
+/// A unit: its symbol and its factor from SI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Unit {
+    pub symbol: &'static str,
+    pub per_si: f64,
+}
+
+impl Unit {
+    pub fn of(self, si: f64) -> f64 {
+        si * self.per_si
+    }
+}
+
+impl Units {
+    pub const ALL: [Self; 3] = [Self::Metric, Self::Aviation, Self::Imperial];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Metric => "metric (m, m/s)",
+            Self::Aviation => "aviation (ft, kn)",
+            Self::Imperial => "imperial (ft, mph)",
+        }
+    }
+
+    pub fn altitude(self) -> Unit {
+        match self {
+            Self::Metric => Unit {
+                symbol: "m",
+                per_si: 1.0,
+            },
+            Self::Aviation | Self::Imperial => Unit {
+                symbol: "ft",
+                per_si: 1.0 / 0.3048,
+            },
+        }
+    }
+
+    pub fn speed(self) -> Unit {
+        match self {
+            Self::Metric => Unit {
+                symbol: "m/s",
+                per_si: 1.0,
+            },
+            Self::Aviation => Unit {
+                symbol: "kn",
+                per_si: 3600.0 / 1852.0,
+            },
+            Self::Imperial => Unit {
+                symbol: "mph",
+                per_si: 3600.0 / 1609.344,
+            },
+        }
+    }
+
+    pub fn climb(self) -> Unit {
+        match self {
+            Self::Metric => Unit {
+                symbol: "m/s",
+                per_si: 1.0,
+            },
+            Self::Aviation => Unit {
+                symbol: "ft/min",
+                per_si: 60.0 / 0.3048,
+            },
+            Self::Imperial => Unit {
+                symbol: "ft/s",
+                per_si: 1.0 / 0.3048,
+            },
+        }
+    }
+}
+
 /// UI settings that persist between runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -110,6 +194,7 @@ pub struct UiSettings {
     pub tiles_path: String,
     /// Online tiles' URL template (used only with privacy off, when switched on).
     pub online_tiles_url: String,
+    pub units: Units,
 }
 
 impl Default for UiSettings {
@@ -124,6 +209,7 @@ impl Default for UiSettings {
             map_follow: true,
             tiles_path: String::new(),
             online_tiles_url: crate::tiles::OSM_URL.to_owned(),
+            units: Units::Metric,
         }
     }
 }
@@ -163,7 +249,20 @@ pub fn live_screen(
         .resizable(true)
         .default_size(300.0)
         .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| fly::instruments(ui, view));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                fly::instruments(ui, view, settings.units);
+                ui.add_space(8.0);
+                let label = ui.label("Units");
+                egui::ComboBox::from_id_salt("units")
+                    .selected_text(settings.units.label())
+                    .show_ui(ui, |ui| {
+                        for units in Units::ALL {
+                            ui.selectable_value(&mut settings.units, units, units.label());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+            });
         });
     egui::Panel::right("side")
         .resizable(true)
@@ -198,4 +297,18 @@ pub fn live_screen(
     egui::CentralPanel::default_margins().show(ui, |ui| {
         map::panel(ui, view, settings, map_tiles, actions);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_conversions() {
+        assert!((Units::Aviation.altitude().of(100.0) - 328.084).abs() < 1e-3);
+        assert!((Units::Aviation.speed().of(10.0) - 19.438).abs() < 1e-3);
+        assert!((Units::Imperial.speed().of(10.0) - 22.369).abs() < 1e-3);
+        assert!((Units::Aviation.climb().of(1.0) - 196.85).abs() < 1e-2);
+        assert_eq!(Units::Metric.speed().of(7.5), 7.5);
+    }
 }
