@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::capture::create_private_file;
 use crate::link::Baud;
 use crate::privacy::{self, PrivacyConfig, SealState};
+use crate::review::csv::export_csv;
 use crate::review::export::{export_raw, export_tlog, Direction};
 use crate::review::{self, Summary};
 use crate::session::{self, Control, FlightDir, SessionConfig, SessionEvent};
@@ -106,6 +107,9 @@ pub enum Command {
         /// For `raw`: which direction's bytes.
         #[arg(long, value_enum, default_value_t = Direction::Rx)]
         direction: Direction,
+        /// For `csv`: the message type, e.g. ATTITUDE.
+        #[arg(long = "type", value_name = "NAME")]
+        message_type: Option<String>,
         /// Output file (must not exist).
         #[arg(short = 'o', long)]
         output: PathBuf,
@@ -141,6 +145,8 @@ pub enum ExportFormat {
     Tlog,
     /// The bytes of one direction exactly as they crossed the wire.
     Raw,
+    /// One message type (`--type NAME`) as CSV, the way mavlogdump.py writes it.
+    Csv,
 }
 
 /// Airlock's data folder: `--data-dir`, else the platform's.
@@ -294,9 +300,19 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             path,
             format,
             direction,
+            message_type,
             output,
         } => {
             let opened = review::open(path)?;
+            if *format == ExportFormat::Csv {
+                match message_type {
+                    None => bail!("--format csv needs --type NAME (e.g. --type ATTITUDE)"),
+                    Some(name) if crate::protocol::dialect::message_id(name).is_none() => {
+                        bail!("no message type named {name} in the ArduPilot dialect")
+                    }
+                    Some(_) => {}
+                }
+            }
             let file = create_private_file(output)?;
             let mut writer = std::io::BufWriter::new(file);
             let result = match format {
@@ -304,6 +320,12 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                     .map(|bytes| format!("{bytes} bytes")),
                 ExportFormat::Tlog => {
                     export_tlog(&opened, &mut writer).map(|records| format!("{records} records"))
+                }
+                ExportFormat::Csv => {
+                    let name = message_type.as_deref().unwrap_or_default();
+                    export_csv(&opened, name, &mut writer)
+                        .map(|rows| format!("{rows} rows"))
+                        .map_err(std::io::Error::other)
                 }
             };
             let written = result.with_context(|| format!("cannot write {}", output.display()))?;

@@ -237,3 +237,55 @@ fn an_independent_stream_with_damage_is_captured_byte_exact_and_counted_exactly(
     assert!(summary["crc_errors"].as_u64().unwrap() > 0);
     assert!(summary["signed_frames"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn csv_exports_equal_mavlogdump_byte_for_byte() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs");
+    for file in [
+        "ahmadkhanfar_TLOG_test.tlog",
+        "EAICS_flight.tlog",
+        "UAVLogViewer_vtol.tlog",
+    ] {
+        for message in ["ATTITUDE", "GLOBAL_POSITION_INT"] {
+            let theirs = Command::new(&python)
+                .args([
+                    "-m",
+                    "pymavlink.tools.mavlogdump",
+                    "--format",
+                    "csv",
+                    "--types",
+                    message,
+                ])
+                .arg(data.join(file))
+                .env("MAVLINK20", "1")
+                .output()
+                .unwrap();
+            assert!(
+                theirs.status.success(),
+                "{}",
+                String::from_utf8_lossy(&theirs.stderr)
+            );
+            let csv = dir.path().join(format!("{file}.{message}.csv"));
+            let out = Command::new(AIRLOCK)
+                .arg("export")
+                .arg(data.join(file))
+                .args(["--format", "csv", "--type", message, "-o"])
+                .arg(&csv)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let ours = std::fs::read(&csv).unwrap();
+            assert!(ours.len() > 1000, "{file} {message}");
+            assert!(
+                ours == theirs.stdout,
+                "{file} {message}: CSV differs from mavlogdump"
+            );
+        }
+    }
+}
