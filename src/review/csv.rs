@@ -195,6 +195,8 @@ mod tests {
         );
         assert_eq!(python_float(f64::NAN), "nan");
         // An exact tie between two shortest candidates: Python keeps the even digit.
-        assert_eq!(python_float(0.60639190673828125), "0.6063919067382812");
+        // 0.60639190673828125 exactly, an ATTITUDE.yaw seen in a real log.
+        let tie = f64::from(f32::from_bits(0x3f1b3c80));
+        assert_eq!(python_float(tie), "0.6063919067382812");
     }
 }
