@@ -87,6 +87,12 @@ pub enum Command {
         #[arg(long, value_name = "HOST:PORT")]
         forward: Option<String>,
     },
+    /// List the flights in the data folder, newest first.
+    Flights {
+        /// One JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Summarise a flight folder or any .tlog.
     Info {
         path: PathBuf,
@@ -296,6 +302,47 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Privacy { action } => run_privacy(cli, *action),
+        Command::Flights { json } => {
+            let dir = flights_dir(cli.data_dir.as_deref())?;
+            let flights = crate::review::library::list_flights(&dir)
+                .with_context(|| format!("cannot read {}", dir.display()))?;
+            let mut stdout = std::io::stdout().lock();
+            if *json {
+                serde_json::to_writer_pretty(&mut stdout, &flights)?;
+                writeln!(stdout)?;
+                return Ok(());
+            }
+            if flights.is_empty() {
+                writeln!(stdout, "no flights in {}", dir.display())?;
+            }
+            for flight in flights {
+                let when = std::time::UNIX_EPOCH + Duration::from_micros(flight.started_us);
+                let mark = if flight.recording {
+                    "recording"
+                } else if flight.recovered {
+                    "recovered"
+                } else {
+                    ""
+                };
+                writeln!(
+                    stdout,
+                    "{}  {:>8}  {:<22} {:>9} msgs {:>10}  {mark}  {}",
+                    humantime::format_rfc3339_seconds(when),
+                    flight
+                        .duration_s
+                        .map_or("?".into(), |d| format!("{d:.0} s")),
+                    flight
+                        .vehicle
+                        .as_deref()
+                        .unwrap_or("-")
+                        .trim_start_matches("MAV_TYPE_"),
+                    flight.messages,
+                    crate::ui::connection::bytes_text(flight.size_bytes),
+                    flight.dir.display()
+                )?;
+            }
+            Ok(())
+        }
         Command::Export {
             path,
             format,

@@ -184,3 +184,34 @@ fn tlog_export_of_a_tlog_keeps_every_valid_record() {
     let original = review::summarize(&data("ahmadkhanfar_TLOG_test.tlog")).unwrap();
     assert_eq!(copy.counts.messages, original.counts.messages);
 }
+
+#[test]
+fn the_library_lists_flights_and_rebuilds_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    record_sample_flight(&dir.path().join("2026-01-01_10-00-00Z"));
+    // A recorder that died: bytes recorded, never closed.
+    let orphan_dir = dir.path().join("2026-01-02_10-00-00Z");
+    let mut orphan = FlightRecord::create(&orphan_dir, FlightSource::default()).unwrap();
+    let tlog = std::fs::read(data("magfit_scaling_test.tlog")).unwrap();
+    orphan.record(RecordKind::Rx, 0, &tlog[..20_000]).unwrap();
+    orphan.sync().unwrap();
+    drop(orphan);
+    std::fs::create_dir_all(dir.path().join("not-a-flight")).unwrap();
+    let flights = airlock::review::library::list_flights(dir.path()).unwrap();
+    assert_eq!(flights.len(), 2);
+    let orphan = flights.iter().find(|f| f.dir == orphan_dir).unwrap();
+    assert!(orphan.recovered);
+    assert!(
+        orphan.messages > 100,
+        "rebuilt from the capture: {}",
+        orphan.messages
+    );
+    let closed = flights.iter().find(|f| f.dir != orphan_dir).unwrap();
+    assert!(!closed.recovered);
+    assert!(closed.duration_s.is_some() && closed.size_bytes > 100_000);
+    assert_eq!(orphan.vehicle.as_deref(), Some("MAV_TYPE_QUADROTOR"));
+    assert!(
+        flights[0].started_us >= flights[1].started_us,
+        "newest first"
+    );
+}

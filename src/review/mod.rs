@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod export;
+pub mod library;
 pub mod open;
 pub mod summary;
 pub mod tlog;
