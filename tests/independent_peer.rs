@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const AIRLOCK: &str = env!("CARGO_BIN_EXE_airlock");
 
 fn peer_script() -> PathBuf {
@@ -61,32 +63,16 @@ fn python() -> Option<String> {
 }
 
 fn pymavlink_counts(python: &str, tlog: &Path) -> BTreeMap<String, u64> {
-    let out = Command::new(python)
-        .arg(peer_script())
-        .arg("count")
-        .arg(tlog)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json(
+        Command::new(python)
+            .arg(peer_script())
+            .arg("count")
+            .arg(tlog),
+    )
 }
 
 fn info(path: &Path) -> serde_json::Value {
-    let out = Command::new(AIRLOCK)
-        .args(["info", "--json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json(Command::new(AIRLOCK).args(["info", "--json"]).arg(path))
 }
 
 fn counts(value: &serde_json::Value) -> BTreeMap<String, u64> {

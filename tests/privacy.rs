@@ -12,6 +12,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+mod common;
+
 const AIRLOCK: &str = env!("CARGO_BIN_EXE_airlock");
 
 /// `airlock` with its own settings and data folders.
@@ -118,17 +120,7 @@ fn with_privacy_off_a_tcp_peer_is_captured_byte_exact_and_forwarding_reaches_udp
         .unwrap();
     let forward_port = forward_to.local_addr().unwrap().port();
     // A local MAVLink peer: real frames from a real vehicle's log, then a pause.
-    let tlog = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/magfit_scaling_test.tlog"),
-    )
-    .unwrap();
-    let mut stream = Vec::new();
-    let mut pos = 0;
-    while pos + 8 < tlog.len() {
-        let frame_len = usize::from(tlog[pos + 9]) + 8;
-        stream.extend_from_slice(&tlog[pos + 8..pos + 8 + frame_len]);
-        pos += 8 + frame_len;
-    }
+    let stream: Vec<u8> = common::tlog_frames("magfit_scaling_test.tlog").concat();
     let sent = stream.clone();
     let peer = std::thread::spawn(move || {
         let (mut socket, _) = listener.accept().unwrap();
@@ -169,18 +161,8 @@ fn with_privacy_off_a_tcp_peer_is_captured_byte_exact_and_forwarding_reaches_udp
         .recv_from(&mut forwarded)
         .expect("a forwarded frame");
     assert!(count > 8 && (forwarded[0] == 0xfe || forwarded[0] == 0xfd));
-    let raw = home.path().join("rx.bin");
-    let export = run(airlock(home.path()).args([
-        "export",
-        flight.to_str().unwrap(),
-        "--format",
-        "raw",
-        "-o",
-        raw.to_str().unwrap(),
-    ]));
-    assert!(export.status.success());
     assert!(
-        std::fs::read(&raw).unwrap() == stream,
+        common::exported_rx(airlock(home.path()), &flight) == stream,
         "TCP bytes captured byte-exact"
     );
     let ledger = run(airlock(home.path()).args(["privacy", "ledger"]));
@@ -220,17 +202,13 @@ fn with_privacy_off_udp_links_listen_and_send() {
     vehicle
         .set_read_timeout(Some(Duration::from_secs(3)))
         .unwrap();
-    let tlog = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/magfit_scaling_test.tlog"),
-    )
-    .unwrap();
     let mut sent = Vec::new();
-    let mut pos = 0;
-    while pos + 8 < tlog.len() && sent.len() < 20_000 {
-        let frame = &tlog[pos + 8..pos + 16 + usize::from(tlog[pos + 9])];
+    for frame in common::tlog_frames("magfit_scaling_test.tlog")
+        .iter()
+        .take(600)
+    {
         vehicle.send_to(frame, ("127.0.0.1", port)).unwrap();
         sent.extend_from_slice(frame);
-        pos += 16 + usize::from(tlog[pos + 9]);
         std::thread::sleep(Duration::from_micros(300));
     }
     let mut reply = [0u8; 300];
@@ -239,18 +217,8 @@ fn with_privacy_off_udp_links_listen_and_send() {
         .expect("the GCS answers over UDP");
     assert!(count > 8, "a frame came back");
     assert!(record.wait().unwrap().success());
-    let raw = home.path().join("rx.bin");
-    let export = run(airlock(home.path()).args([
-        "export",
-        flight.to_str().unwrap(),
-        "--format",
-        "raw",
-        "-o",
-        raw.to_str().unwrap(),
-    ]));
-    assert!(export.status.success());
     assert!(
-        std::fs::read(&raw).unwrap() == sent,
+        common::exported_rx(airlock(home.path()), &flight) == sent,
         "UDP bytes captured byte-exact"
     );
 }
