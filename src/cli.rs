@@ -153,6 +153,10 @@ pub enum ExportFormat {
     Raw,
     /// One message type (`--type NAME`) as CSV, the way mavlogdump.py writes it.
     Csv,
+    /// The flown track with time and elevation.
+    Gpx,
+    /// The 3-D flown track, coloured by flight mode.
+    Kml,
 }
 
 /// Airlock's data folder: `--data-dir`, else the platform's.
@@ -367,6 +371,16 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                     .map(|bytes| format!("{bytes} bytes")),
                 ExportFormat::Tlog => {
                     export_tlog(&opened, &mut writer).map(|records| format!("{records} records"))
+                }
+                ExportFormat::Gpx | ExportFormat::Kml => {
+                    let track = crate::review::track::track_of(&opened);
+                    let name = path.display().to_string();
+                    let written = if *format == ExportFormat::Gpx {
+                        crate::review::track::write_gpx(&track, &name, &mut writer)
+                    } else {
+                        crate::review::track::write_kml(&track, &name, &mut writer)
+                    };
+                    written.map(|points| format!("{points} track points"))
                 }
                 ExportFormat::Csv => {
                     let name = message_type.as_deref().unwrap_or_default();

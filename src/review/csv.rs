@@ -7,10 +7,9 @@ use std::io::Write;
 
 use mavlink::Message as _;
 
-use super::open::{Opened, StoredKind};
-use super::tlog::{TlogItem, TlogReader};
-use super::walk::{walk_capture, CaptureEvent};
-use crate::protocol::frame::{FrameHeader, Parsed};
+use super::frames::for_each_frame;
+use super::open::Opened;
+use crate::protocol::frame::FrameHeader;
 use crate::protocol::{self, dialect, MavMessage};
 
 /// A float as Python's `repr` writes it (shortest round trip; exponent outside 1e-4..1e16).
@@ -142,34 +141,9 @@ pub fn export_csv(opened: &Opened, type_name: &str, out: &mut impl Write) -> Res
         result = writeln!(out, "{line}");
         rows += 1;
     };
-    match opened.kind {
-        StoredKind::Tlog => {
-            for item in TlogReader::new(opened.bytes()) {
-                if let TlogItem::Frame {
-                    time_us,
-                    header,
-                    bytes,
-                    known: true,
-                    ..
-                } = item
-                {
-                    row(time_us, &header, bytes);
-                }
-            }
-        }
-        StoredKind::RawCapture => {
-            walk_capture(opened.bytes(), &mut |event| {
-                if let CaptureEvent::Parsed {
-                    time,
-                    item: Parsed::Frame(header, bytes),
-                    ..
-                } = event
-                {
-                    row(time.wall_us, &header, bytes);
-                }
-            });
-        }
-    }
+    for_each_frame(opened, &mut |time_us, _, header, bytes| {
+        row(time_us, header, bytes)
+    });
     result?;
     out.flush()?;
     Ok(rows)

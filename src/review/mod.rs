@@ -5,10 +5,12 @@
 
 pub mod csv;
 pub mod export;
+pub mod frames;
 pub mod library;
 pub mod open;
 pub mod summary;
 pub mod tlog;
+pub mod track;
 pub mod walk;
 
 pub use open::{open, Opened, StoredKind};
