@@ -8,6 +8,7 @@ pub mod export;
 pub mod frames;
 pub mod library;
 pub mod open;
+pub mod replay;
 pub mod summary;
 pub mod tlog;
 pub mod track;
