@@ -6,6 +6,7 @@
 pub mod csv;
 pub mod export;
 pub mod frames;
+pub mod index;
 pub mod library;
 pub mod open;
 pub mod replay;
