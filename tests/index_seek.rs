@@ -49,7 +49,7 @@ fn seeking_with_the_index_gives_the_replayed_state() {
     }
     // A changed file makes the index stale: it is rebuilt.
     let mut bytes = std::fs::read(&tlog).unwrap();
-    bytes.extend_from_slice(&bytes[..1000].to_vec());
+    bytes.extend_from_within(..1000);
     std::fs::write(&tlog, &bytes).unwrap();
     let (_, rebuilt) = FlightIndex::open_or_build(&tlog, &bytes, None);
     assert!(rebuilt);
