@@ -103,8 +103,9 @@ pub fn panel(
     if !plots.series.is_empty() {
         ui.separator();
         ui.horizontal(|ui| {
-            ui.label("Window (s)");
-            ui.add(egui::DragValue::new(&mut settings.plot_window_s).range(5.0..=3600.0));
+            let label = ui.label("Window (s)");
+            ui.add(egui::DragValue::new(&mut settings.plot_window_s).range(5.0..=3600.0))
+                .labelled_by(label.id);
         });
         plots::show(
             ui,
