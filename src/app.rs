@@ -453,6 +453,7 @@ pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
         "airlock",
         native,
         Box::new(move |cc| {
+            close_on_signals(&cc.egui_ctx);
             let settings = AirlockApp::load_settings(cc.storage);
             Ok(Box::new(AirlockApp::new(
                 &cc.egui_ctx,
@@ -463,4 +464,21 @@ pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
         }),
     )
     .map_err(|error| anyhow::anyhow!("cannot open the window: {error}"))
+}
+
+/// SIGINT or SIGTERM closes the window the normal way, so the flight is closed cleanly.
+fn close_on_signals(ctx: &egui::Context) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    let ctx = ctx.clone();
+    let _ = std::thread::Builder::new()
+        .name("airlock-signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                ctx.request_repaint();
+            }
+        });
 }
