@@ -163,6 +163,13 @@ impl VehicleState {
                 self.component_id = Some(header.component_id);
             }
         }
+        // Texts that arrive before the first heartbeat (boot banners, pre-arm failures) are kept.
+        let followed = self.system_id.is_none_or(|id| id == header.system_id);
+        if let (MavMessage::STATUSTEXT(text), true) = (msg, followed) {
+            self.status_log
+                .push_chunk(wall_us, header.component_id, text);
+            return;
+        }
         if self.system_id != Some(header.system_id) {
             return;
         }
@@ -372,4 +379,32 @@ pub fn haversine_m(lat1_deg: f64, lon1_deg: f64, lat2_deg: f64, lon2_deg: f64) -
     let dlon = (lon2_deg - lon1_deg).to_radians();
     let a = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
     2.0 * EARTH_RADIUS_M * a.sqrt().asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Outgoing;
+
+    fn frame(message: &MavMessage) -> FrameHeader {
+        let bytes = Outgoing::new(1, 1).encode(message);
+        match crate::protocol::frame::probe(&bytes) {
+            crate::protocol::Probe::Valid(header) => header,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_text_before_the_first_heartbeat_is_kept() {
+        let mut state = VehicleState::new();
+        let text = MavMessage::STATUSTEXT(apm::STATUSTEXT_DATA {
+            severity: apm::MavSeverity::MAV_SEVERITY_CRITICAL,
+            text: "PreArm: Compass not calibrated".into(),
+            id: 0,
+            chunk_seq: 0,
+        });
+        state.apply(1, 1, &frame(&text), &text);
+        assert_eq!(state.status_log.total(), 1);
+        assert_eq!(state.system_id, None);
+    }
 }
