@@ -1,4 +1,5 @@
-//! Frame CPU time of the real UI, headless: 50 Hz telemetry, one hour of plot history.
+//! Frame CPU time of the real UI, headless: the simulator's telemetry at 50 Hz, one hour of plot
+//! history.
 //!
 //! `cargo bench --bench frame_time` prints p50/p99/max of (UI pass + tessellation) per frame.
 //! A plain program, not a timed test: machines differ, the figure goes in the notes.
@@ -6,77 +7,23 @@
 use std::time::{Duration, Instant};
 
 use airlock::app::{AirlockApp, StartOptions};
-use airlock::protocol::{FrameHeader, MavMessage};
 use airlock::session::{LinkState, SessionEvent};
-use airlock::sim::flight::state_at;
+use airlock::sim::{Faults, SimVehicle};
 use airlock::ui::{FieldKey, UiSettings};
 use egui_kittest::Harness;
-use mavlink::dialects::ardupilotmega as apm;
-use mavlink::Message as _;
 
 const RATE_HZ: f64 = 50.0;
 const HISTORY_S: f64 = 3600.0;
 const FRAMES: usize = 600;
 const FRAME_S: f64 = 1.0 / 60.0;
 
-fn header(message: &MavMessage, sequence: u8) -> FrameHeader {
-    FrameHeader {
-        version: airlock::protocol::Version::V2,
-        payload_len: 28,
-        incompat_flags: 0,
-        compat_flags: 0,
-        sequence,
-        system_id: 1,
-        component_id: 1,
-        message_id: message.message_id(),
-        frame_len: 40,
-    }
-}
-
-/// The 50 Hz telemetry of second `t`: attitude, position, HUD and a heartbeat each second.
-fn telemetry(t: f64) -> Vec<MavMessage> {
-    let s = state_at(t);
-    let mut out = vec![
-        MavMessage::ATTITUDE(apm::ATTITUDE_DATA {
-            time_boot_ms: (t * 1000.0) as u32,
-            roll: s.roll_rad as f32,
-            pitch: s.pitch_rad as f32,
-            yaw: s.yaw_rad as f32,
-            ..Default::default()
-        }),
-        MavMessage::GLOBAL_POSITION_INT(apm::GLOBAL_POSITION_INT_DATA {
-            time_boot_ms: (t * 1000.0) as u32,
-            lat: (s.lat_deg * 1e7) as i32,
-            lon: (s.lon_deg * 1e7) as i32,
-            alt: ((584.0 + s.alt_rel_m) * 1e3) as i32,
-            relative_alt: (s.alt_rel_m * 1e3) as i32,
-            hdg: (s.yaw_rad.to_degrees().rem_euclid(360.0) * 100.0) as u16,
-            ..Default::default()
-        }),
-        MavMessage::VFR_HUD(apm::VFR_HUD_DATA {
-            groundspeed: s.groundspeed_m_s as f32,
-            climb: s.climb_m_s as f32,
-            ..Default::default()
-        }),
-    ];
-    if ((t * RATE_HZ).round() as u64).is_multiple_of(50) {
-        out.push(MavMessage::HEARTBEAT(apm::HEARTBEAT_DATA {
-            custom_mode: s.phase.copter_mode(),
-            mavtype: apm::MavType::MAV_TYPE_QUADROTOR,
-            autopilot: apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
-            ..Default::default()
-        }));
-    }
-    out
-}
-
-fn feed(app: &mut AirlockApp, t: f64, sequence: &mut u8) {
-    for message in telemetry(t) {
-        *sequence = sequence.wrapping_add(1);
+/// Feeds the simulator's telemetry due at `t` to the app, as the session would.
+fn feed(app: &mut AirlockApp, vehicle: &mut SimVehicle, t: f64) {
+    for (header, message) in vehicle.tick_messages(t) {
         app.apply_event(SessionEvent::Message {
             wall_us: 1_800_000_000_000_000 + (t * 1e6) as u64,
             mono_us: (t * 1e6) as u64,
-            header: header(&message, *sequence),
+            header,
             message: Box::new(message),
         });
     }
@@ -120,10 +67,11 @@ fn main() {
     app.select_stream((1, 1, 30));
     app.settings.plot_window_s = HISTORY_S;
     let started = Instant::now();
-    let mut sequence = 0u8;
+    let mut vehicle = SimVehicle::new(Faults::default(), 1);
+    vehicle.request_all_streams(RATE_HZ as u16);
     let samples = (HISTORY_S * RATE_HZ) as u64;
     for i in 0..samples {
-        feed(app, i as f64 / RATE_HZ, &mut sequence);
+        feed(app, &mut vehicle, i as f64 / RATE_HZ);
     }
     let points: usize = app.plots.series.iter().map(|s| s.points.len()).sum();
     println!(
@@ -138,7 +86,7 @@ fn main() {
         t += FRAME_S;
         if let Some(app) = harness.state_mut().as_mut() {
             while fed_until < t {
-                feed(app, fed_until, &mut sequence);
+                feed(app, &mut vehicle, fed_until);
                 fed_until += 1.0 / RATE_HZ;
             }
         }

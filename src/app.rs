@@ -107,7 +107,7 @@ pub struct AirlockApp {
     session: Option<SessionHandle>,
     port_watcher: Option<PortWatcher>,
     /// Kept alive for the demo; dropped (stopped) with the app.
-    demo: Option<DemoVehicle>,
+    _demo: Option<DemoVehicle>,
     /// The session clock: last event's monotonic time and when it arrived.
     clock: Option<(u64, Instant)>,
     tiles: Option<Box<dyn walkers::Tiles>>,
@@ -139,7 +139,7 @@ impl AirlockApp {
             session: None,
             port_watcher,
             saved_port,
-            demo,
+            _demo: demo,
             clock: None,
             tiles: None,
             tiles_status: NO_TILES.to_owned(),
@@ -401,11 +401,6 @@ impl AirlockApp {
     /// Shows the fields of one message stream in the inspector.
     pub fn select_stream(&mut self, key: (u8, u8, u32)) {
         self.ui_state.inspector_selected = Some(key);
-    }
-
-    /// Whether the demo vehicle is running.
-    pub fn has_demo(&self) -> bool {
-        self.demo.is_some()
     }
 }
 

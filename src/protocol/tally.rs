@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use mavlink::dialects::ardupilotmega::MavMessage;
 
 use super::dialect;
-use super::frame::{FrameHeader, FramerStats, Parsed};
+use super::frame::{FrameHeader, Parsed};
 use super::sequence::SequenceTracker;
 
 /// A system/component and what its heartbeat says it is.
@@ -93,13 +93,4 @@ fn by_name(counts: &BTreeMap<u32, u64>) -> BTreeMap<String, u64> {
         .iter()
         .map(|(&id, &count)| (dialect::display_name(id), count))
         .collect()
-}
-
-/// Framing statistics added up over several framers (e.g. one per link session).
-pub fn add_stats(total: &mut FramerStats, more: &FramerStats) {
-    total.bytes += more.bytes;
-    total.frames += more.frames;
-    total.unknown_frames += more.unknown_frames;
-    total.crc_errors += more.crc_errors;
-    total.garbage_bytes += more.garbage_bytes;
 }

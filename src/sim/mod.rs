@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mavlink::dialects::ardupilotmega as apm;
 
-use crate::protocol::frame::Parsed;
+use crate::protocol::frame::{FrameHeader, Parsed};
 use crate::protocol::{self, Framer, MavMessage, Outgoing};
 use flight::{state_at, SimState, HOME_ALT_MSL_M, HOME_LAT_DEG, HOME_LON_DEG};
 
@@ -183,6 +183,34 @@ impl SimVehicle {
             let count = self.rng.usize(1..=32);
             out.extend((0..count).map(|_| self.rng.u8(..)));
         }
+    }
+
+    /// The telemetry due at `now_s` as decoded messages with the headers of their real frames:
+    /// the simulator for in-process consumers (benchmarks, image snapshots).
+    pub fn tick_messages(&mut self, now_s: f64) -> Vec<(FrameHeader, MavMessage)> {
+        let mut out = Vec::new();
+        crate::protocol::frame::parse_all(&self.tick(now_s), &mut |item| {
+            if let Parsed::Frame(header, bytes) = item {
+                if let Ok(message) = protocol::decode(&header, bytes) {
+                    out.push((header, message));
+                }
+            }
+        });
+        out
+    }
+
+    /// Asks for every telemetry stream at `rate_hz`, as a ground station would.
+    #[allow(deprecated)] // REQUEST_DATA_STREAM: what ArduPilot still obeys
+    pub fn request_all_streams(&mut self, rate_hz: u16) {
+        let request = MavMessage::REQUEST_DATA_STREAM(apm::REQUEST_DATA_STREAM_DATA {
+            req_message_rate: rate_hz,
+            target_system: SYSTEM_ID,
+            target_component: COMPONENT_ID,
+            req_stream_id: apm::MavDataStream::MAV_DATA_STREAM_ALL,
+            start_stop: 1,
+        });
+        let bytes = Outgoing::default().encode(&request);
+        self.receive(&bytes);
     }
 
     /// Takes bytes from the ground station; returns bytes to answer with.

@@ -1,6 +1,5 @@
-//! Link quality from bytes and framing verdicts.
+//! Link quality from bytes and sequence numbers.
 
-use crate::protocol::frame::FramerStats;
 use crate::protocol::SequenceTracker;
 
 /// Counters and per-second rates of the link, fed with monotonic times.
@@ -10,7 +9,6 @@ pub struct LinkStats {
     pub bytes_tx: u64,
     pub frames_rx: u64,
     pub frames_tx: u64,
-    pub framing: FramerStats,
     pub sequence: SequenceTracker,
     pub reconnects: u64,
     /// Bytes/s received over the last full second.
