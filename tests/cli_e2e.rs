@@ -1,11 +1,13 @@
 //! End to end with real processes: `airlock sim` ↔ `airlock record`, kills, and `info`/`export`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serialport::{SerialPort, TTYPort};
+
+mod common;
 
 const AIRLOCK: &str = env!("CARGO_BIN_EXE_airlock");
 
@@ -28,17 +30,7 @@ fn info_json(path: &Path) -> serde_json::Value {
 
 /// Starts `airlock sim` and returns it with the device path it printed first.
 fn start_sim(extra: &[&str]) -> (Child, String) {
-    let mut sim = Command::new(AIRLOCK)
-        .arg("sim")
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sim starts");
-    let mut line = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (sim, line.trim().to_owned())
+    common::spawn_with_device(Command::new(AIRLOCK).arg("sim").args(extra))
 }
 
 fn signal(child: &Child, signal: &str) {

@@ -102,15 +102,8 @@ fn the_tlog_airlock_writes_reads_back_in_pymavlink() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let flight = dir.path().join("flight");
-    let mut sim = Command::new(AIRLOCK)
-        .args(["sim", "--duration", "15"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut device = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut device)
-        .unwrap();
+    let (mut sim, device) =
+        common::spawn_with_device(Command::new(AIRLOCK).args(["sim", "--duration", "15"]));
     let out = Command::new(AIRLOCK)
         .args([
             "record",

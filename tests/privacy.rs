@@ -6,7 +6,7 @@
 // Local peers for the network features (loopback only).
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -30,16 +30,7 @@ fn run(command: &mut Command) -> Output {
 }
 
 fn start_sim(home: &Path) -> (Child, String) {
-    let mut sim = airlock(home)
-        .args(["sim", "--duration", "30"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (sim, line.trim().to_owned())
+    common::spawn_with_device(airlock(home).args(["sim", "--duration", "30"]))
 }
 
 #[test]

@@ -46,3 +46,19 @@ pub fn tlog_frames(name: &str) -> Vec<Vec<u8>> {
         })
         .collect()
 }
+
+/// Starts `command` (`airlock sim`, or a peer that makes a pty) and returns it with the device
+/// path it prints on its first line.
+pub fn spawn_with_device(command: &mut Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the process starts");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("it prints its device path");
+    (child, line.trim().to_owned())
+}
