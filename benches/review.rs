@@ -8,8 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use airlock::protocol::{self, fields};
-use airlock::review::index::{frame_at, state_at, FlightIndex};
+use airlock::review::index::{state_at, FlightIndex};
 use airlock::review::tlog::{TlogItem, TlogReader};
 
 fn make_big_tlog(path: &Path, size_mb: u64) -> std::io::Result<()> {
@@ -91,30 +90,60 @@ fn main() {
     };
     let bytes = opened.bytes();
     println!("{file}: {:.1} MB", bytes.len() as f64 / 1e6);
-    let (index, _) = FlightIndex::open_or_build(path, bytes, None);
+    let mut index =
+        FlightIndex::build_with(bytes, &mut |_, _| {}, &mut |upto| opened.release(upto));
+    index.stamp_and_store(path, None);
     let build = started.elapsed();
-    let frames: usize = index.streams.values().map(Vec::len).sum();
+    let kept = std::fs::metadata(path.with_extension("tlog.alidx")).map_or(0, |m| m.len());
     println!(
-        "index build (first open): {:.2} s for {frames} frames",
-        build.as_secs_f64()
+        "index build (first open): {:.2} s for {} frames, {} checkpoints; index file {:.1} MB",
+        build.as_secs_f64(),
+        index.frames,
+        index.checkpoints.len(),
+        kept as f64 / 1e6
     );
+    println!("peak RSS after the build: {:.0} MB", peak_rss_mb());
+    drop(index);
+    // A later open: the kept index, then the first whole-flight plot (ATTITUDE.roll).
     let started = Instant::now();
-    let (reloaded, rebuilt) = FlightIndex::open_or_build(path, bytes, None);
+    let Some(index) = FlightIndex::load(path, None) else {
+        eprintln!("the index was not kept");
+        return;
+    };
+    let loaded = started.elapsed();
+    let Some(attitude) = index.streams.iter().find(|s| s.key.message_id == 30) else {
+        eprintln!("no ATTITUDE in the log");
+        return;
+    };
+    let roll = attitude.field("roll").unwrap_or(0);
+    let points: Vec<[f64; 2]> = (0..index.buckets_used())
+        .flat_map(|bucket| {
+            let t = (index.bucket_time_us(bucket) - index.start_us) as f64 * 1e-6;
+            [
+                [t, f64::from(attitude.low[roll][bucket])],
+                [t, f64::from(attitude.high[roll][bucket])],
+            ]
+        })
+        .collect();
+    std::hint::black_box(&points);
     println!(
-        "index reuse (later opens): {:.0} ms (rebuilt: {rebuilt})",
-        ms(started.elapsed())
+        "open → first whole-flight plot of ATTITUDE.roll ({} samples, {} points): {:.0} ms (index load {:.0} ms)",
+        attitude.count,
+        points.len(),
+        ms(started.elapsed()),
+        ms(loaded)
     );
-    drop(reloaded);
-    let attitude = &index.streams[&30];
-    let (start, end) = (attitude[0].time_us, attitude[attitude.len() - 1].time_us);
+    let (start, end) = (index.start_us, index.end_us);
     println!("flight: {:.1} h", (end - start) as f64 / 3.6e9);
     let mut seeks: Vec<Duration> = (0..50)
         .map(|i| {
             let time = start + (end - start) / 50 * i + 123_456;
             let started = Instant::now();
-            let state = state_at(bytes, &index, time);
+            let (state, _) = state_at(bytes, &index, time);
             std::hint::black_box(state.attitude);
-            started.elapsed()
+            let took = started.elapsed();
+            opened.release(bytes.len());
+            took
         })
         .collect();
     seeks.sort();
@@ -123,33 +152,24 @@ fn main() {
         ms(seeks[25]),
         ms(seeks[49])
     );
-    // The whole flight's ATTITUDE.roll, min/max per pixel column of a 2000-px plot.
+    // Zoomed in: every ATTITUDE.roll sample of one minute in the middle of the flight.
     let started = Instant::now();
-    let columns = 2000usize;
-    let span = (end - start).max(1) as f64;
-    let mut low = vec![f64::INFINITY; columns];
-    let mut high = vec![f64::NEG_INFINITY; columns];
-    for entry in attitude {
-        let Some((time, header, frame)) = frame_at(bytes, entry.offset) else {
-            continue;
-        };
-        let Ok(message) = protocol::decode(&header, frame) else {
-            continue;
-        };
-        if let Some(value) = fields::numeric_field(&message, "roll") {
-            let column = (((time - start) as f64 / span) * (columns - 1) as f64) as usize;
-            low[column] = low[column].min(value);
-            high[column] = high[column].max(value);
-        }
-    }
-    std::hint::black_box((&low, &high));
-    println!(
-        "whole-flight plot of ATTITUDE.roll ({} samples → {columns} columns): {:.2} s",
-        attitude.len(),
-        started.elapsed().as_secs_f64()
+    let middle = start + (end - start) / 2;
+    let detail = airlock::review::plot::samples(
+        bytes,
+        &index,
+        &[(attitude.key, roll)],
+        middle,
+        middle + 60_000_000,
     );
     println!(
-        "peak RSS: {:.0} MB (the log is memory-mapped: its pages count when touched)",
+        "one minute zoomed in: {} samples in {:.1} ms",
+        detail.first().map_or(0, Vec::len),
+        ms(started.elapsed())
+    );
+    opened.release(bytes.len());
+    println!(
+        "peak RSS: {:.0} MB (mapped pages are released behind each scan)",
         peak_rss_mb()
     );
 }

@@ -10,10 +10,14 @@ use std::time::{Duration, Instant};
 use crate::capture::wall_clock_us;
 use crate::link::{Baud, PortInfo};
 use crate::privacy::{self, NetworkLedger, PrivacyConfig, SealState};
+use crate::review::library::{FlightEntry, FlightFacts};
+use crate::review::player::Player;
 use crate::session::ports::PortWatcher;
 use crate::session::{FlightDir, LinkState, SessionConfig, SessionEvent, SessionHandle};
 use crate::sim::{self, PtyOptions};
 use crate::tiles::{LocalTiles, TileSource};
+use crate::ui::library::{ExportForm, ExportKind, LibraryRow};
+use crate::ui::review::{PlotDetail, ReplayAction, ReviewView};
 use crate::ui::{self, LiveView, Plots, UiAction, UiSettings, UiState};
 use crate::vehicle::VehicleState;
 
@@ -94,6 +98,35 @@ pub struct StartOptions {
     pub tiles: Option<PathBuf>,
     /// Where the privacy choice is saved (None: the switch only seals, saves nothing).
     pub privacy_config: Option<PathBuf>,
+    /// Open this flight folder or log for review at once.
+    pub open: Option<PathBuf>,
+}
+
+/// Most file bytes read on the UI thread for a zoomed-in plot.
+const MAX_DETAIL_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest time a frame spends replaying.
+const REPLAY_BUDGET: Duration = Duration::from_millis(8);
+
+/// What a helper thread reports back to the UI.
+enum Background {
+    /// Indexing progress of the flight being opened (0..1).
+    Opening(f32),
+    Opened(Result<Box<Player>, String>),
+    /// The operator chose a file in a dialog.
+    Picked(Picked, PathBuf),
+    Library(Vec<FlightEntry>),
+    Facts(PathBuf, FlightFacts),
+    /// Words for the export window or the problem strip.
+    Status(String),
+    /// A flight was imported into the library.
+    Imported(PathBuf),
+}
+
+/// What a file dialog was for.
+enum Picked {
+    Open,
+    Import,
+    Export(ExportForm),
 }
 
 /// The running app.
@@ -115,6 +148,15 @@ pub struct AirlockApp {
     /// The port to save in the settings (the demo's pseudo-terminal is not worth keeping).
     saved_port: Option<String>,
     privacy_config: Option<PathBuf>,
+    /// The flight under review.
+    player: Option<Box<Player>>,
+    /// When the replay clock last moved.
+    last_tick: Option<Instant>,
+    /// Helper threads' reports (opening, dialogs, library, exports).
+    background: (
+        crossbeam_channel::Sender<Background>,
+        crossbeam_channel::Receiver<Background>,
+    ),
     ctx: egui::Context,
 }
 
@@ -144,6 +186,9 @@ impl AirlockApp {
             tiles: None,
             tiles_status: NO_TILES.to_owned(),
             privacy_config: options.privacy_config.clone(),
+            player: None,
+            last_tick: None,
+            background: crossbeam_channel::unbounded(),
             ctx: ctx.clone(),
         };
         app.view.privacy = privacy::state();
@@ -163,7 +208,335 @@ impl AirlockApp {
             app.settings.baud = baud;
             app.connect(port, baud);
         }
+        if let Some(path) = options.open {
+            app.open_flight(path);
+        }
         app
+    }
+
+    /// Where tlogs made from captures and indexes that cannot sit beside their log are kept.
+    fn cache_dir(&self) -> PathBuf {
+        self.flights_dir.with_file_name("review-cache")
+    }
+
+    /// Runs `work` on a helper thread; what it sends comes back through `drain_events`.
+    fn in_background(
+        &self,
+        work: impl FnOnce(&crossbeam_channel::Sender<Background>) + Send + 'static,
+    ) {
+        let sender = self.background.0.clone();
+        let ctx = self.ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("airlock-review".into())
+            .spawn(move || {
+                work(&sender);
+                ctx.request_repaint();
+            });
+        if let Err(error) = spawned {
+            self.background
+                .0
+                .send(Background::Status(format!(
+                    "cannot start a helper thread: {error}"
+                )))
+                .ok();
+        }
+    }
+
+    /// Opens a flight for review on a helper thread (building its index when needed).
+    fn open_flight(&mut self, path: PathBuf) {
+        if self.session.is_some() {
+            self.problem(
+                "disconnect before reviewing a flight: the live link is being recorded".to_owned(),
+            );
+            return;
+        }
+        self.view.opening = Some((path.display().to_string(), 0.0));
+        let cache = self.cache_dir();
+        let ctx = self.ctx.clone();
+        self.in_background(move |sender| {
+            let mut last = 0.0f32;
+            let mut progress = |done: u64, total: u64| {
+                let fraction = done as f32 / total.max(1) as f32;
+                if fraction - last >= 0.01 {
+                    last = fraction;
+                    sender.send(Background::Opening(fraction)).ok();
+                    ctx.request_repaint();
+                }
+            };
+            let opened = Player::open(&path, &cache, &mut progress)
+                .map(Box::new)
+                .map_err(|error| error.to_string());
+            sender.send(Background::Opened(opened)).ok();
+        });
+    }
+
+    /// Shows a file dialog on a helper thread (it may block until the operator answers).
+    fn pick(&self, what: Picked, folder: bool) {
+        let flights = self.flights_dir.clone();
+        self.in_background(move |sender| {
+            let dialog = rfd::FileDialog::new().set_directory(&flights);
+            let chosen = match &what {
+                Picked::Export(form) => dialog
+                    .add_filter(form.kind.extension(), &[form.kind.extension()])
+                    .set_file_name(format!("flight.{}", form.kind.extension()))
+                    .save_file(),
+                _ if folder => dialog.pick_folder(),
+                _ => dialog
+                    .add_filter("telemetry logs", &["tlog", "raw"])
+                    .pick_file(),
+            };
+            match chosen {
+                Some(path) => {
+                    sender.send(Background::Picked(what, path)).ok();
+                }
+                None => {
+                    sender
+                        .send(Background::Status(
+                            "no file chosen (without a desktop file dialog, type the path in the library)"
+                                .to_owned(),
+                        ))
+                        .ok();
+                }
+            }
+        });
+    }
+
+    /// Lists the library's flights, then reads each one's facts from its index.
+    fn refresh_library(&self) {
+        let flights = self.flights_dir.clone();
+        let cache = self.cache_dir();
+        self.in_background(move |sender| {
+            let entries = match crate::review::library::list_flights(&flights) {
+                Ok(entries) => entries,
+                Err(error) => {
+                    sender
+                        .send(Background::Status(format!(
+                            "cannot list {}: {error}",
+                            flights.display()
+                        )))
+                        .ok();
+                    return;
+                }
+            };
+            let dirs: Vec<PathBuf> = entries.iter().map(|e| e.dir.clone()).collect();
+            sender.send(Background::Library(entries)).ok();
+            for dir in dirs {
+                if let Some(facts) = FlightFacts::of_flight(&dir, &cache) {
+                    sender.send(Background::Facts(dir, facts)).ok();
+                }
+            }
+        });
+    }
+
+    /// Writes the export the operator asked for to `path`, on a helper thread.
+    fn export(&mut self, form: ExportForm, path: PathBuf) {
+        let Some(player) = &self.player else { return };
+        let source = player.source.clone();
+        let start = player.index.start_us;
+        let span = crate::review::frames::Span {
+            from_us: start + (form.from_s.max(0.0) * 1e6) as u64,
+            to_us: start + (form.to_s.max(0.0) * 1e6) as u64,
+        };
+        self.view.export_status = Some(format!("exporting to {} …", path.display()));
+        self.in_background(move |sender| {
+            let words = match export_to(&source, &form, span, &path) {
+                Ok(done) => format!("wrote {done} to {}", path.display()),
+                Err(error) => format!("export failed: {error:#}"),
+            };
+            sender.send(Background::Status(words)).ok();
+        });
+    }
+
+    /// Applies what helper threads reported.
+    fn drain_background(&mut self) {
+        while let Ok(report) = self.background.1.try_recv() {
+            match report {
+                Background::Opening(done) => {
+                    if let Some((_, progress)) = &mut self.view.opening {
+                        *progress = done;
+                    }
+                }
+                Background::Opened(Ok(player)) => {
+                    self.view.opening = None;
+                    self.start_review(player);
+                }
+                Background::Opened(Err(error)) => {
+                    self.view.opening = None;
+                    self.problem(format!("cannot open the flight: {error}"));
+                }
+                Background::Picked(Picked::Open, path) => self.open_flight(path),
+                Background::Picked(Picked::Import, path) => {
+                    let flights = self.flights_dir.clone();
+                    self.in_background(move |sender| {
+                        let report = match crate::review::library::import_tlog(&path, &flights) {
+                            Ok(dir) => Background::Imported(dir),
+                            Err(error) => Background::Status(format!("cannot import: {error}")),
+                        };
+                        sender.send(report).ok();
+                    });
+                }
+                Background::Picked(Picked::Export(form), path) => self.export(form, path),
+                Background::Library(entries) => {
+                    let mut facts: std::collections::HashMap<PathBuf, FlightFacts> = self
+                        .view
+                        .library
+                        .drain(..)
+                        .filter_map(|row| Some((row.entry.dir, row.facts?)))
+                        .collect();
+                    self.view.library = entries
+                        .into_iter()
+                        .map(|entry| LibraryRow {
+                            facts: facts.remove(&entry.dir),
+                            entry,
+                        })
+                        .collect();
+                }
+                Background::Facts(dir, facts) => {
+                    if let Some(row) = self.view.library.iter_mut().find(|r| r.entry.dir == dir) {
+                        row.facts = Some(facts);
+                    }
+                }
+                Background::Status(words) => {
+                    if self.ui_state.show_export {
+                        self.view.export_status = Some(words);
+                    } else {
+                        self.problem(words);
+                    }
+                }
+                Background::Imported(dir) => {
+                    self.problem(format!("imported into the library: {}", dir.display()));
+                    self.refresh_library();
+                }
+            }
+        }
+    }
+
+    /// Shows a freshly opened flight at its start.
+    fn start_review(&mut self, mut player: Box<Player>) {
+        let start = player.index.start_us;
+        let vehicle = player.seek(start);
+        self.view = LiveView {
+            privacy: self.view.privacy.clone(),
+            privacy_saved_on: self.view.privacy_saved_on,
+            ledger: std::mem::take(&mut self.view.ledger),
+            library: std::mem::take(&mut self.view.library),
+            vehicle,
+            review: Some(ReviewView {
+                title: player.source.display().to_string(),
+                index: player.index.clone(),
+                time_us: player.time_us,
+                playing: false,
+                speed: player.speed,
+                notices: player.notices.clone(),
+                detail: None,
+            }),
+            ..LiveView::default()
+        };
+        self.ui_state.show_library = false;
+        self.ui_state.map_memory = walkers::MapMemory::default();
+        self.settings.map_follow = false;
+        self.player = Some(player);
+        self.last_tick = None;
+    }
+
+    fn replay(&mut self, action: ReplayAction) {
+        let Some(player) = self.player.as_mut() else {
+            return;
+        };
+        match action {
+            ReplayAction::Play => {
+                if player.at_end() {
+                    let start = player.index.start_us;
+                    self.view.vehicle = player.seek(start);
+                }
+                player.playing = true;
+                self.last_tick = Some(Instant::now());
+            }
+            ReplayAction::Pause => player.playing = false,
+            ReplayAction::SetSpeed(speed) => player.speed = speed,
+            ReplayAction::Seek(time_us) => self.view.vehicle = player.seek(time_us),
+            ReplayAction::Step => {
+                player.playing = false;
+                if let Some(played) = player.step() {
+                    self.view.vehicle.apply(
+                        played.time_us,
+                        played.time_us,
+                        &played.header,
+                        &played.message,
+                    );
+                }
+            }
+            ReplayAction::Detail { from_us, to_us } => {
+                let index = &player.index;
+                let span = index.end_us.saturating_sub(index.start_us).max(1);
+                let bytes = player.opened.bytes();
+                let estimate =
+                    to_us.saturating_sub(from_us) as f64 / span as f64 * bytes.len() as f64;
+                if estimate as u64 > MAX_DETAIL_BYTES {
+                    return;
+                }
+                let keys: Vec<ui::FieldKey> =
+                    self.plots.series.iter().map(|s| s.key.clone()).collect();
+                let refs = ui::review::field_refs(index, &keys);
+                let fields: Vec<_> = refs.iter().map(|(_, r)| *r).collect();
+                let points = crate::review::plot::samples(bytes, index, &fields, from_us, to_us);
+                player.opened.release(usize::MAX);
+                if let Some(review) = &mut self.view.review {
+                    review.detail = Some(PlotDetail {
+                        from_us,
+                        to_us,
+                        fields: refs.into_iter().map(|(k, _)| k).collect(),
+                        points,
+                    });
+                }
+            }
+            ReplayAction::Close => {
+                self.player = None;
+                self.view = LiveView {
+                    privacy: self.view.privacy.clone(),
+                    privacy_saved_on: self.view.privacy_saved_on,
+                    ledger: std::mem::take(&mut self.view.ledger),
+                    library: std::mem::take(&mut self.view.library),
+                    ..LiveView::default()
+                };
+                self.settings.map_follow = true;
+            }
+        }
+        self.sync_review();
+    }
+
+    /// Moves the replay on by the time since the last frame.
+    fn tick_replay(&mut self) {
+        let Some(player) = self.player.as_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        let elapsed = self.last_tick.map_or(Duration::ZERO, |last| now - last);
+        self.last_tick = Some(now);
+        let vehicle = &mut self.view.vehicle;
+        player.advance(elapsed, REPLAY_BUDGET, &mut |played| {
+            vehicle.apply(
+                played.time_us,
+                played.time_us,
+                &played.header,
+                &played.message,
+            );
+        });
+        if player.playing {
+            self.ctx.request_repaint();
+        }
+        self.sync_review();
+    }
+
+    /// Copies the replay's clock and settings into the view.
+    fn sync_review(&mut self) {
+        if let (Some(player), Some(review)) = (&self.player, &mut self.view.review) {
+            review.time_us = player.time_us;
+            review.playing = player.playing;
+            review.speed = player.speed;
+            self.view.now_mono_us = player.time_us;
+            self.view.now_wall_us = player.time_us;
+        }
     }
 
     /// Restores settings saved by an earlier run.
@@ -302,6 +675,7 @@ impl AirlockApp {
 
     /// Applies queued session events, for at most the time budget.
     pub fn drain_events(&mut self) {
+        self.drain_background();
         let started = Instant::now();
         while started.elapsed() < EVENT_BUDGET {
             let Some(session) = &self.session else { break };
@@ -322,6 +696,7 @@ impl AirlockApp {
             .clock
             .map_or(0, |(mono_us, at)| mono_us + at.elapsed().as_micros() as u64);
         self.view.now_wall_us = wall_clock_us();
+        self.tick_replay();
     }
 
     fn run(&mut self, action: UiAction) {
@@ -358,6 +733,32 @@ impl AirlockApp {
                     }
                 }
             }
+            UiAction::Replay(action) => self.replay(action),
+            UiAction::OpenFlight(path) => self.open_flight(path),
+            UiAction::PickFlight { folder } => self.pick(Picked::Open, folder),
+            UiAction::PickImport => self.pick(Picked::Import, false),
+            UiAction::DeleteFlight(dir) => {
+                let reviewing = self
+                    .player
+                    .as_ref()
+                    .is_some_and(|p| p.source == dir || p.opened.file.starts_with(&dir));
+                if reviewing {
+                    self.problem("close the review of this flight before deleting it".to_owned());
+                } else if let Err(error) = crate::review::library::delete_flight(&dir) {
+                    self.problem(format!("cannot delete the flight: {error}"));
+                }
+                self.refresh_library();
+            }
+            UiAction::RefreshLibrary => self.refresh_library(),
+            UiAction::ShowLibrary => {
+                self.ui_state.show_library = true;
+                self.refresh_library();
+            }
+            UiAction::ShowExport => {
+                self.ui_state.show_export = true;
+                self.view.export_status = None;
+            }
+            UiAction::Export(form) => self.pick(Picked::Export(form), false),
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {
                     self.problem(format!("cannot open {}: {error}", dir.display()));
@@ -388,7 +789,7 @@ impl AirlockApp {
         for action in actions {
             self.run(action);
         }
-        if self.view.session_running {
+        if self.view.session_running || self.view.opening.is_some() {
             // Ages and rates move even when no bytes arrive.
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }
@@ -424,6 +825,46 @@ impl Drop for AirlockApp {
             session.stop();
         }
     }
+}
+
+/// Writes one export of the flight at `source`; returns what was written, in words.
+fn export_to(
+    source: &std::path::Path,
+    form: &ExportForm,
+    span: crate::review::frames::Span,
+    path: &std::path::Path,
+) -> anyhow::Result<String> {
+    let opened = crate::review::open(source)?;
+    let file = crate::capture::create_private_file(path)?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut progress = |_, _| {};
+    let name = source.display().to_string();
+    Ok(match form.kind {
+        ExportKind::Csv => {
+            let rows = crate::review::csv::export_csv_span(
+                &opened,
+                &form.message_type,
+                span,
+                &mut progress,
+                &mut out,
+            )?;
+            format!("{rows} rows")
+        }
+        ExportKind::Tlog => {
+            let records =
+                crate::review::export::export_tlog_span(&opened, span, &mut progress, &mut out)?;
+            format!("{records} records")
+        }
+        ExportKind::Gpx | ExportKind::Kml => {
+            let track = crate::review::track::track_of_span(&opened, span, &mut progress);
+            let points = if form.kind == ExportKind::Gpx {
+                crate::review::track::write_gpx(&track, &name, &mut out)?
+            } else {
+                crate::review::track::write_kml(&track, &name, &mut out)?
+            };
+            format!("{points} track points")
+        }
+    })
 }
 
 /// Opens the window and runs until it is closed.

@@ -12,8 +12,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::capture::create_private_file;
 use crate::link::Baud;
 use crate::privacy::{self, PrivacyConfig, SealState};
-use crate::review::csv::export_csv;
-use crate::review::export::{export_raw, export_tlog, Direction};
+use crate::review::csv::export_csv_span;
+use crate::review::export::{export_raw, export_tlog_span, Direction};
 use crate::review::{self, Summary};
 use crate::session::{self, Control, FlightDir, SessionConfig, SessionEvent};
 use crate::sim::{self, Faults, PtyOptions};
@@ -105,9 +105,18 @@ pub enum Command {
         #[arg(value_enum, default_value_t = PrivacyAction::Status)]
         action: PrivacyAction,
     },
+    /// Open a flight folder, a raw capture or any .tlog for review in the window.
+    Open { path: PathBuf },
     /// Export a flight folder or .tlog.
     Export {
         path: PathBuf,
+        /// Start of the range: seconds since the first frame (`90`, `1:30`, `1:02:03.5`) or a
+        /// UTC time (`2026-11-25T16:45:14Z`).
+        #[arg(long, value_name = "T")]
+        from: Option<String>,
+        /// End of the range, in the same forms as --from.
+        #[arg(long, value_name = "T")]
+        to: Option<String>,
         #[arg(long, value_enum)]
         format: ExportFormat,
         /// For `raw`: which direction's bytes.
@@ -347,14 +356,23 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Open { .. } => bail!("`open` shows the window: run it from the desktop"),
         Command::Export {
             path,
+            from,
+            to,
             format,
             direction,
             message_type,
             output,
         } => {
             let opened = review::open(path)?;
+            let span = export_span(&opened, from.as_deref(), to.as_deref())?;
+            if *format == ExportFormat::Raw && span != review::frames::Span::ALL {
+                bail!("--from and --to apply to csv, kml, gpx and tlog exports, not raw bytes");
+            }
+            let bar = progress_bar(opened.bytes().len() as u64);
+            let mut progress = |done: u64, _total: u64| bar.set_position(done);
             if *format == ExportFormat::Csv {
                 match message_type {
                     None => bail!("--format csv needs --type NAME (e.g. --type ATTITUDE)"),
@@ -369,11 +387,10 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             let result = match format {
                 ExportFormat::Raw => export_raw(&opened, *direction, &mut writer)
                     .map(|bytes| format!("{bytes} bytes")),
-                ExportFormat::Tlog => {
-                    export_tlog(&opened, &mut writer).map(|records| format!("{records} records"))
-                }
+                ExportFormat::Tlog => export_tlog_span(&opened, span, &mut progress, &mut writer)
+                    .map(|records| format!("{records} records")),
                 ExportFormat::Gpx | ExportFormat::Kml => {
-                    let track = crate::review::track::track_of(&opened);
+                    let track = crate::review::track::track_of_span(&opened, span, &mut progress);
                     let name = path.display().to_string();
                     let written = if *format == ExportFormat::Gpx {
                         crate::review::track::write_gpx(&track, &name, &mut writer)
@@ -384,16 +401,90 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 }
                 ExportFormat::Csv => {
                     let name = message_type.as_deref().unwrap_or_default();
-                    export_csv(&opened, name, &mut writer)
+                    export_csv_span(&opened, name, span, &mut progress, &mut writer)
                         .map(|rows| format!("{rows} rows"))
                         .map_err(std::io::Error::other)
                 }
             };
+            bar.finish_and_clear();
             let written = result.with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!("wrote {written} to {}", output.display());
             Ok(())
         }
     }
+}
+
+/// A progress bar on the terminal for a scan of `total` bytes (nothing when not a terminal).
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("reading");
+    bar
+}
+
+/// The time of the first frame (or record) of a stored flight.
+fn first_time_us(opened: &review::Opened) -> Option<u64> {
+    match opened.kind {
+        review::StoredKind::Tlog => {
+            review::tlog::TlogReader::new(opened.bytes()).find_map(|item| match item {
+                review::tlog::TlogItem::Frame { time_us, .. } => Some(time_us),
+                review::tlog::TlogItem::CrcError { .. } => None,
+            })
+        }
+        review::StoredKind::RawCapture => crate::capture::raw::RecordIter::new(opened.bytes())
+            .next()
+            .map(|record| record.time.wall_us),
+    }
+}
+
+/// A time given on the command line: seconds since the flight's first frame (`90`, `1:30`,
+/// `1:02:03.5`) or a UTC time (RFC 3339).
+pub fn parse_time(text: &str, start_us: u64) -> anyhow::Result<u64> {
+    let text = text.trim();
+    if let Ok(when) = humantime::parse_rfc3339_weak(text) {
+        let since = when
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("a time before 1970")?;
+        return Ok(since.as_micros() as u64);
+    }
+    let mut seconds = 0.0f64;
+    for part in text.split(':') {
+        let value: f64 = part.parse().map_err(|_| {
+            anyhow::anyhow!("`{text}` is not a time: use seconds (90), m:ss (1:30), h:mm:ss or 2026-11-25T16:45:14Z")
+        })?;
+        if !(value.is_finite() && value >= 0.0) {
+            bail!("`{text}` is not a time");
+        }
+        seconds = seconds * 60.0 + value;
+    }
+    Ok(start_us + (seconds * 1e6).round() as u64)
+}
+
+/// The range of `--from`/`--to`.
+fn export_span(
+    opened: &review::Opened,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<review::frames::Span> {
+    if from.is_none() && to.is_none() {
+        return Ok(review::frames::Span::ALL);
+    }
+    let start = first_time_us(opened).unwrap_or(0);
+    let span = review::frames::Span {
+        from_us: from.map(|t| parse_time(t, start)).transpose()?.unwrap_or(0),
+        to_us: to
+            .map(|t| parse_time(t, start))
+            .transpose()?
+            .unwrap_or(u64::MAX),
+    };
+    if span.from_us > span.to_us {
+        bail!("--from is after --to");
+    }
+    Ok(span)
 }
 
 fn run_privacy(cli: &Cli, action: PrivacyAction) -> anyhow::Result<()> {
@@ -551,4 +642,23 @@ pub fn human_summary(summary: &Summary) -> String {
         let _ = writeln!(text, "  note: {notice}");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_times_read_seconds_clock_and_utc() {
+        let start = 1_000_000_000;
+        assert_eq!(parse_time("90", start).unwrap(), start + 90_000_000);
+        assert_eq!(parse_time("1:30.5", start).unwrap(), start + 90_500_000);
+        assert_eq!(parse_time("1:00:00", start).unwrap(), start + 3_600_000_000);
+        assert_eq!(
+            parse_time("2026-11-25T16:45:14Z", start).unwrap(),
+            1_795_625_114_000_000
+        );
+        assert!(parse_time("soon", start).is_err());
+        assert!(parse_time("-5", start).is_err());
+    }
 }

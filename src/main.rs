@@ -14,17 +14,23 @@ fn main() -> ExitCode {
     if let airlock::privacy::SealState::NotEnforced(reason) = &seal {
         eprintln!("airlock: privacy is on but NOT enforced on this system: {reason}");
     }
-    let result = match &cli.command {
-        Some(command) => cli::run(&cli, command),
-        None => cli::flights_dir(cli.data_dir.as_deref()).and_then(|flights_dir| {
+    let window = |open: Option<std::path::PathBuf>| {
+        cli::flights_dir(cli.data_dir.as_deref()).and_then(|flights_dir| {
+            let demo = cli.demo && open.is_none();
             let options = airlock::app::StartOptions {
                 connect_to: None,
                 flights_dir,
                 tiles: cli.tiles.clone(),
                 privacy_config: cli::privacy_config_file().ok(),
+                open,
             };
-            airlock::app::run_window(options, cli.demo)
-        }),
+            airlock::app::run_window(options, demo)
+        })
+    };
+    let result = match &cli.command {
+        Some(cli::Command::Open { path }) => window(Some(path.clone())),
+        Some(command) => cli::run(&cli, command),
+        None => window(None),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

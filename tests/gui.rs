@@ -19,6 +19,7 @@ fn harness(port: &Path, flights: &Path) -> Harness<'static, App> {
         flights_dir: flights.to_owned(),
         tiles: None,
         privacy_config: None,
+        open: None,
     };
     let mut harness = Harness::new_ui_state(
         move |ui, app: &mut App| {

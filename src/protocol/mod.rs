@@ -6,6 +6,7 @@
 pub mod dialect;
 pub mod fields;
 pub mod frame;
+pub mod leaves;
 pub mod outgoing;
 pub mod sequence;
 pub mod tally;

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use mavlink::Message as _;
 
-use super::frames::for_each_frame;
+use super::frames::{for_each_frame_with, Span};
 use super::open::Opened;
 use crate::protocol::frame::FrameHeader;
 use crate::protocol::{self, dialect, MavMessage};
@@ -112,6 +112,17 @@ pub enum CsvError {
 
 /// Writes every `type_name` frame (both directions, in order) as CSV; returns the row count.
 pub fn export_csv(opened: &Opened, type_name: &str, out: &mut impl Write) -> Result<u64, CsvError> {
+    export_csv_span(opened, type_name, Span::ALL, &mut |_, _| {}, out)
+}
+
+/// [`export_csv`] of the frames in `span`, reporting `progress(done, total)` bytes.
+pub fn export_csv_span(
+    opened: &Opened,
+    type_name: &str,
+    span: Span,
+    progress: &mut dyn FnMut(u64, u64),
+    out: &mut impl Write,
+) -> Result<u64, CsvError> {
     let id = dialect::message_id(type_name)
         .ok_or_else(|| CsvError::UnknownType(type_name.to_owned()))?;
     let name = dialect::display_name(id);
@@ -127,7 +138,7 @@ pub fn export_csv(opened: &Opened, type_name: &str, out: &mut impl Write) -> Res
     let mut rows = 0u64;
     let mut result: std::io::Result<()> = Ok(());
     let mut row = |time_us: u64, header: &FrameHeader, bytes: &[u8]| {
-        if header.message_id != id || result.is_err() {
+        if header.message_id != id || result.is_err() || !span.contains(time_us) {
             return;
         }
         let Ok(message) = protocol::decode(header, bytes) else {
@@ -141,7 +152,7 @@ pub fn export_csv(opened: &Opened, type_name: &str, out: &mut impl Write) -> Res
         result = writeln!(out, "{line}");
         rows += 1;
     };
-    for_each_frame(opened, &mut |time_us, _, header, bytes| {
+    for_each_frame_with(opened, progress, &mut |time_us, _, header, bytes| {
         row(time_us, header, bytes)
     });
     result?;

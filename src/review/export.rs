@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::frames::Span;
 use super::open::{Opened, StoredKind};
 use super::tlog::{TlogItem, TlogReader};
 use super::walk::{walk_capture, CaptureEvent};
@@ -52,8 +53,23 @@ pub fn export_raw(
 /// Writes a `.tlog` of every frame (both directions, in arrival order); returns the number
 /// of records.
 pub fn export_tlog(opened: &Opened, out: &mut impl Write) -> std::io::Result<u64> {
+    export_tlog_span(opened, Span::ALL, &mut |_, _| {}, out)
+}
+
+/// Writes a `.tlog` of the frames in `span`, reporting `progress(done, total)` bytes.
+pub fn export_tlog_span(
+    opened: &Opened,
+    span: Span,
+    progress: &mut dyn FnMut(u64, u64),
+    out: &mut impl Write,
+) -> std::io::Result<u64> {
+    let total = opened.bytes().len() as u64;
+    let mut step = Progress::new(total);
     let mut records = 0u64;
     let mut write = |out: &mut dyn Write, time_us: u64, frame: &[u8]| -> std::io::Result<()> {
+        if !span.contains(time_us) {
+            return Ok(());
+        }
         out.write_all(&time_us.to_be_bytes())?;
         out.write_all(frame)?;
         records += 1;
@@ -69,6 +85,7 @@ pub fn export_tlog(opened: &Opened, out: &mut impl Write) -> std::io::Result<u64
                     ..
                 } = event
                 {
+                    step.at(opened, frame, progress);
                     if result.is_ok() {
                         result = write(out, time.wall_us, frame);
                     }
@@ -79,11 +96,41 @@ pub fn export_tlog(opened: &Opened, out: &mut impl Write) -> std::io::Result<u64
         StoredKind::Tlog => {
             for item in TlogReader::new(opened.bytes()) {
                 if let TlogItem::Frame { time_us, bytes, .. } = item {
+                    step.at(opened, bytes, progress);
                     write(out, time_us, bytes)?;
                 }
             }
         }
     }
+    progress(total, total);
     out.flush()?;
     Ok(records)
+}
+
+/// Progress of a scan over a mapped file, by where the frame in hand sits in it.
+pub struct Progress {
+    next: u64,
+    total: u64,
+}
+
+impl Progress {
+    const STEP: u64 = 8 * 1024 * 1024;
+
+    pub fn new(total: u64) -> Self {
+        Self {
+            next: Self::STEP,
+            total,
+        }
+    }
+
+    /// Reports when `frame` (a slice of `opened`'s bytes) is a step past the last report, and
+    /// lets the pages behind it go.
+    pub fn at(&mut self, opened: &Opened, frame: &[u8], progress: &mut dyn FnMut(u64, u64)) {
+        let at = (frame.as_ptr() as usize).wrapping_sub(opened.bytes().as_ptr() as usize) as u64;
+        if at < self.total && at >= self.next {
+            progress(at, self.total);
+            opened.release(at as usize);
+            self.next = at + Self::STEP;
+        }
+    }
 }

@@ -17,11 +17,43 @@ pub enum Side {
     Unknown,
 }
 
+/// A time range of a flight, µs since the epoch, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub from_us: u64,
+    pub to_us: u64,
+}
+
+impl Span {
+    /// The whole flight.
+    pub const ALL: Self = Self {
+        from_us: 0,
+        to_us: u64::MAX,
+    };
+
+    pub fn contains(&self, time_us: u64) -> bool {
+        (self.from_us..=self.to_us).contains(&time_us)
+    }
+}
+
 /// Calls `on(time_us, side, header, frame)` for every valid (CRC-checked) frame, in order.
 pub fn for_each_frame(opened: &Opened, on: &mut impl FnMut(u64, Side, &FrameHeader, &[u8])) {
+    for_each_frame_with(opened, &mut |_, _| {}, on);
+}
+
+/// [`for_each_frame`], reporting `progress(bytes read, file length)` as it goes.
+pub fn for_each_frame_with(
+    opened: &Opened,
+    progress: &mut dyn FnMut(u64, u64),
+    on: &mut impl FnMut(u64, Side, &FrameHeader, &[u8]),
+) {
+    let all = opened.bytes();
+    let total = all.len() as u64;
+    let mut step = super::export::Progress::new(total);
+    let mut report = |frame: &[u8]| step.at(opened, frame, progress);
     match opened.kind {
         StoredKind::Tlog => {
-            for item in TlogReader::new(opened.bytes()) {
+            for item in TlogReader::new(all) {
                 if let TlogItem::Frame {
                     time_us,
                     header,
@@ -30,18 +62,20 @@ pub fn for_each_frame(opened: &Opened, on: &mut impl FnMut(u64, Side, &FrameHead
                     ..
                 } = item
                 {
+                    report(bytes);
                     on(time_us, Side::Unknown, &header, bytes);
                 }
             }
         }
         StoredKind::RawCapture => {
-            walk_capture(opened.bytes(), &mut |event| {
+            walk_capture(all, &mut |event| {
                 if let CaptureEvent::Parsed {
                     time,
                     direction,
                     item: Parsed::Frame(header, bytes),
                 } = event
                 {
+                    report(bytes);
                     let side = if direction == RecordKind::Tx {
                         Side::Sent
                     } else {
@@ -52,4 +86,5 @@ pub fn for_each_frame(opened: &Opened, on: &mut impl FnMut(u64, Side, &FrameHead
             });
         }
     }
+    progress(total, total);
 }

@@ -94,3 +94,131 @@ pub fn list_flights(flights_dir: &Path) -> std::io::Result<Vec<FlightEntry>> {
     });
     Ok(flights)
 }
+
+/// What the index knows of a flight that the metadata does not: for the library's columns
+/// and its text search.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FlightFacts {
+    /// Highest altitude above home seen in the kept track, metres.
+    pub max_alt_rel_m: Option<f64>,
+    /// Length of the kept track (one point a second), metres.
+    pub distance_m: f64,
+    /// Every vehicle text, in order.
+    pub texts: Vec<String>,
+    /// The flight's duration by its frames, seconds.
+    pub span_s: f64,
+}
+
+impl FlightFacts {
+    pub fn of(index: &super::index::FlightIndex) -> Self {
+        let max_alt_rel_m = index
+            .track
+            .iter()
+            .map(|p| p.alt_rel_m)
+            .fold(None, |max: Option<f64>, alt| {
+                Some(max.map_or(alt, |m| m.max(alt)))
+            });
+        let distance_m = index
+            .track
+            .windows(2)
+            .map(|w| {
+                crate::vehicle::haversine_m(w[0].lat_deg, w[0].lon_deg, w[1].lat_deg, w[1].lon_deg)
+            })
+            .sum();
+        Self {
+            max_alt_rel_m,
+            distance_m,
+            texts: index.texts.iter().map(|t| t.text.clone()).collect(),
+            span_s: index.end_us.saturating_sub(index.start_us) as f64 * 1e-6,
+        }
+    }
+
+    /// The facts of the flight in `dir`, from its kept index (built and kept now if missing).
+    pub fn of_flight(dir: &Path, cache_dir: &Path) -> Option<Self> {
+        let player = super::player::Player::open(dir, cache_dir, &mut |_, _| {}).ok()?;
+        Some(Self::of(&player.index))
+    }
+}
+
+/// Whether a flight matches the library's search: words found in its folder name, vehicle or
+/// any of its texts (case-insensitive; every word must match somewhere).
+pub fn matches(entry: &FlightEntry, facts: Option<&FlightFacts>, search: &str) -> bool {
+    let haystack = |word: &str| {
+        let word = word.to_lowercase();
+        entry.dir.to_string_lossy().to_lowercase().contains(&word)
+            || entry
+                .vehicle
+                .as_deref()
+                .is_some_and(|v| v.to_lowercase().contains(&word))
+            || facts.is_some_and(|f| f.texts.iter().any(|t| t.to_lowercase().contains(&word)))
+    };
+    search.split_whitespace().all(haystack)
+}
+
+/// Copies a `.tlog` from anywhere into a new flight folder under `flights_dir`, with metadata
+/// rebuilt from it, and returns the folder.
+pub fn import_tlog(source: &Path, flights_dir: &Path) -> Result<PathBuf, super::ReviewError> {
+    let summary = super::summarize(source)?;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| super::ReviewError::Io { path, source }
+    };
+    let stem = source
+        .file_stem()
+        .map_or_else(|| "log".into(), |s| s.to_string_lossy().into_owned());
+    let started = summary.start_us.unwrap_or(0);
+    let when = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_micros(started),
+    )
+    .to_string()
+    .replace(':', "-")
+    .replace('T', "_");
+    let mut dir = flights_dir.join(format!("{when}_imported_{stem}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = flights_dir.join(format!("{when}_imported_{stem}_{n}"));
+    }
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let tlog = dir.join(TLOG_FILE);
+    std::fs::copy(source, &tlog).map_err(io(&tlog))?;
+    let meta = FlightMeta {
+        format: FlightMeta::FORMAT,
+        airlock_version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_us: started,
+        ended_us: summary.end_us,
+        closed_cleanly: true,
+        recovered: false,
+        source: crate::capture::FlightSource {
+            port: format!("imported from {}", source.display()),
+            baud: None,
+            usb_serial: None,
+            description: Some("imported .tlog".to_owned()),
+        },
+        bytes_rx: summary.bytes_rx,
+        bytes_tx: 0,
+        counts: summary.counts,
+        reconnects: 0,
+    };
+    meta.store(&dir)?;
+    Ok(dir)
+}
+
+/// Deletes a flight folder, unless it is being recorded.
+pub fn delete_flight(dir: &Path) -> Result<(), super::ReviewError> {
+    if is_being_recorded(dir) {
+        return Err(super::ReviewError::Io {
+            path: dir.to_owned(),
+            source: std::io::Error::other("it is being recorded"),
+        });
+    }
+    if !(dir.join(RAW_FILE).is_file() || dir.join(TLOG_FILE).is_file()) {
+        return Err(super::ReviewError::NotAFlight {
+            path: dir.to_owned(),
+        });
+    }
+    std::fs::remove_dir_all(dir).map_err(|source| super::ReviewError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}

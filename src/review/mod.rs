@@ -9,6 +9,8 @@ pub mod frames;
 pub mod index;
 pub mod library;
 pub mod open;
+pub mod player;
+pub mod plot;
 pub mod replay;
 pub mod summary;
 pub mod tlog;

@@ -32,7 +32,24 @@ impl Opened {
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or(&[])
     }
+
+    /// Drops this process's copies of the file's pages before `upto` (a long scan calls it
+    /// behind itself so that its memory stays small; the pages are read again if needed).
+    pub fn release(&self, upto: usize) {
+        let Some(map) = &self.map else { return };
+        let len = upto.min(map.len()) / RELEASE_ALIGN * RELEASE_ALIGN;
+        if len == 0 {
+            return;
+        }
+        // SAFETY: the mapping is a read-only shared mapping of a file: after MADV_DONTNEED
+        // the next read faults the same bytes in again from the page cache, so nothing that
+        // borrows the map can see different data.
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, len) };
+    }
 }
+
+/// Page-size multiple used for releasing mapped pages (valid for 4 KiB and 16 KiB pages).
+const RELEASE_ALIGN: usize = 64 * 1024;
 
 fn map_file(path: &Path) -> Result<Option<Mmap>, ReviewError> {
     let io = |source| ReviewError::Io {

@@ -6,12 +6,14 @@ use super::open::Opened;
 use crate::protocol;
 use crate::vehicle::VehicleState;
 
-/// The vehicle state after every received frame of `opened` up to `until_us` (wall clock, µs;
-/// `None`: the whole flight).
+/// The vehicle state after every received frame of `opened` before the first one later than
+/// `until_us` (wall clock, µs; `None`: the whole flight).
 pub fn state_at(opened: &Opened, until_us: Option<u64>) -> VehicleState {
     let mut state = VehicleState::new();
+    let mut done = false;
     for_each_frame(opened, &mut |time_us, side, header, bytes| {
-        if side == Side::Sent || until_us.is_some_and(|until| time_us > until) {
+        done = done || until_us.is_some_and(|until| time_us > until);
+        if done || side == Side::Sent {
             return;
         }
         if let Ok(message) = protocol::decode(header, bytes) {

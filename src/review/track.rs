@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::frames::{for_each_frame, Side};
+use super::frames::{for_each_frame_with, Side, Span};
 use super::open::Opened;
 use crate::protocol::{self, MavMessage};
 use crate::vehicle::VehicleState;
@@ -21,9 +21,18 @@ pub struct TrackSample {
 
 /// Every GLOBAL_POSITION_INT of the followed vehicle with a position, in order.
 pub fn track_of(opened: &Opened) -> Vec<TrackSample> {
+    track_of_span(opened, Span::ALL, &mut |_, _| {})
+}
+
+/// [`track_of`] in `span` (the flight before it still sets the mode), reporting progress.
+pub fn track_of_span(
+    opened: &Opened,
+    span: Span,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Vec<TrackSample> {
     let mut state = VehicleState::new();
     let mut track = Vec::new();
-    for_each_frame(opened, &mut |time_us, side, header, bytes| {
+    for_each_frame_with(opened, progress, &mut |time_us, side, header, bytes| {
         if side == Side::Sent {
             return;
         }
@@ -33,6 +42,7 @@ pub fn track_of(opened: &Opened) -> Vec<TrackSample> {
         state.apply(time_us, time_us, header, &message);
         if !matches!(message, MavMessage::GLOBAL_POSITION_INT(_))
             || state.system_id != Some(header.system_id)
+            || !span.contains(time_us)
         {
             return;
         }

@@ -100,7 +100,14 @@ pub fn panel(
     } else {
         ui.label(RichText::new("Select a message to see its fields.").color(theme::MUTED));
     }
-    if !plots.series.is_empty() {
+    if view.review.is_some() {
+        if !plots.series.is_empty() {
+            ui.label(
+                RichText::new("Plotted over the whole flight below the messages.")
+                    .color(theme::MUTED),
+            );
+        }
+    } else if !plots.series.is_empty() {
         ui.separator();
         ui.horizontal(|ui| {
             let label = ui.label("Window (s)");

@@ -44,6 +44,10 @@ pub struct MapTiles<'a, 't> {
     pub memory: &'a mut walkers::MapMemory,
     /// Words about the source ("Local tiles: /path", or an error).
     pub status: &'a str,
+    /// The whole flight's track, when reviewing one.
+    pub flight: Option<&'a [crate::review::index::IndexedPoint]>,
+    /// A place to point at (the time under the pointer in the flight plot).
+    pub cursor: Option<(f64, f64)>,
 }
 
 pub fn panel(
@@ -95,16 +99,22 @@ pub fn panel(
                 map.memory,
                 walkers::lat_lon(p.lat_deg, p.lon_deg),
             )
-            .with_plugin(Overlay { view })
+            .with_plugin(Overlay {
+                view,
+                flight: map.flight,
+                cursor: map.cursor,
+            })
             .show(ui, |_, _, _, _| ());
         }
-        _ => grid_map(ui, view, settings),
+        _ => grid_map(ui, view, settings, map.flight, map.cursor),
     }
 }
 
 /// Draws the track, home and vehicle on a tile map.
 struct Overlay<'a> {
     view: &'a LiveView,
+    flight: Option<&'a [crate::review::index::IndexedPoint]>,
+    cursor: Option<(f64, f64)>,
 }
 
 impl walkers::Plugin for Overlay<'_> {
@@ -118,7 +128,13 @@ impl walkers::Plugin for Overlay<'_> {
         let vehicle = &self.view.vehicle;
         let painter = ui.painter();
         let at = |lat: f64, lon: f64| projector.project(walkers::lat_lon(lat, lon)).to_pos2();
+        if let Some(flight) = self.flight {
+            draw_flight(painter, flight, at);
+        }
         draw_track(painter, track_points(vehicle, at));
+        if let Some((lat, lon)) = self.cursor {
+            draw_cursor(painter, at(lat, lon));
+        }
         if let Some(home) = vehicle.home {
             draw_home(painter, at(home.lat_deg, home.lon_deg));
         }
@@ -150,6 +166,32 @@ fn draw_track(painter: &egui::Painter, track: Vec<Pos2>) {
             Stroke::new(2.5, Color32::from_rgb(255, 140, 0)),
         ));
     }
+}
+
+/// The whole flight under review, faint under the track flown so far.
+fn draw_flight(
+    painter: &egui::Painter,
+    flight: &[crate::review::index::IndexedPoint],
+    at: impl Fn(f64, f64) -> Pos2,
+) {
+    let stride = (flight.len() / MAX_DRAWN_POINTS).max(1);
+    let points: Vec<Pos2> = flight
+        .iter()
+        .step_by(stride)
+        .map(|p| at(p.lat_deg, p.lon_deg))
+        .collect();
+    if points.len() >= 2 {
+        painter.add(Shape::line(
+            points,
+            Stroke::new(2.0, Color32::from_rgba_unmultiplied(120, 170, 255, 120)),
+        ));
+    }
+}
+
+/// Where the vehicle was at the time under the plot's pointer.
+fn draw_cursor(painter: &egui::Painter, at: Pos2) {
+    painter.circle_stroke(at, 8.0, Stroke::new(2.5, Color32::WHITE));
+    painter.circle_filled(at, 3.0, Color32::WHITE);
 }
 
 fn draw_home(painter: &egui::Painter, at: Pos2) {
@@ -186,7 +228,13 @@ fn draw_vehicle(painter: &egui::Painter, at: Pos2, heading_deg: Option<f64>) {
 }
 
 /// The map without tiles: a metric grid around home.
-fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings) {
+fn grid_map(
+    ui: &mut egui::Ui,
+    view: &LiveView,
+    settings: &UiSettings,
+    flight: Option<&[crate::review::index::IndexedPoint]>,
+    cursor: Option<(f64, f64)>,
+) {
     let rect = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(rect, egui::Sense::hover());
     let painter = ui.painter_at(rect);
@@ -199,7 +247,12 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings) {
         .home
         .map(|h| (h.lat_deg, h.lon_deg))
         .or_else(|| vehicle.track.first().map(|p| (p.lat_deg, p.lon_deg)))
-        .or_else(|| position.map(|p| (p.lat_deg, p.lon_deg)));
+        .or_else(|| position.map(|p| (p.lat_deg, p.lon_deg)))
+        .or_else(|| {
+            flight
+                .and_then(|f| f.first())
+                .map(|p| (p.lat_deg, p.lon_deg))
+        });
     let Some((ref_lat, ref_lon)) = reference else {
         painter.text(
             rect.center(),
@@ -219,6 +272,9 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings) {
     points.push((0.0, 0.0));
     if !settings.map_follow {
         points.extend(vehicle.track.iter().map(|p| to_local(p.lat_deg, p.lon_deg)));
+        if let Some(flight) = flight {
+            points.extend(flight.iter().map(|p| to_local(p.lat_deg, p.lon_deg)));
+        }
     }
     let (mut min_e, mut max_e, mut min_n, mut max_n) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(e, n) in &points {
@@ -245,10 +301,16 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings) {
             )
     };
     draw_grid(&painter, rect, pixels_per_m, centre_m);
+    if let Some(flight) = flight {
+        draw_flight(&painter, flight, |lat, lon| to_screen(to_local(lat, lon)));
+    }
     draw_track(
         &painter,
         track_points(vehicle, |lat, lon| to_screen(to_local(lat, lon))),
     );
+    if let Some((lat, lon)) = cursor {
+        draw_cursor(&painter, to_screen(to_local(lat, lon)));
+    }
     if vehicle.home.is_some() {
         draw_home(&painter, to_screen((0.0, 0.0)));
     }

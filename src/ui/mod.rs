@@ -7,11 +7,13 @@ pub mod attitude;
 pub mod connection;
 pub mod fly;
 pub mod inspector;
+pub mod library;
 pub mod link;
 pub mod map;
 pub mod messages;
 pub mod plots;
 pub mod privacy;
+pub mod review;
 pub mod theme;
 
 use std::path::PathBuf;
@@ -40,6 +42,24 @@ pub enum UiAction {
     OnlineTiles(bool),
     /// Read the network ledger again.
     RefreshLedger,
+    /// Replay control of the flight under review.
+    Replay(review::ReplayAction),
+    /// Open a flight folder, a raw capture or any `.tlog` for review.
+    OpenFlight(PathBuf),
+    /// Ask for a file (or folder) to review with the system's dialog.
+    PickFlight {
+        folder: bool,
+    },
+    /// Ask for a `.tlog` to copy into the library.
+    PickImport,
+    /// Delete a flight folder (the operator confirmed).
+    DeleteFlight(PathBuf),
+    /// List the library's flights again.
+    RefreshLibrary,
+    ShowLibrary,
+    ShowExport,
+    /// Export the flight under review (asks where to save it).
+    Export(library::ExportForm),
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -64,6 +84,14 @@ pub struct LiveView {
     pub privacy_saved_on: bool,
     /// The network ledger, as last read.
     pub ledger: Vec<crate::privacy::LedgerEntry>,
+    /// The flight under review, when one is open (then the screens show it, not the link).
+    pub review: Option<review::ReviewView>,
+    /// A flight being opened: its path and how far its index is built (0..1).
+    pub opening: Option<(String, f32)>,
+    /// The flights in the data folder.
+    pub library: Vec<library::LibraryRow>,
+    /// The last export's outcome, in words.
+    pub export_status: Option<String>,
 }
 
 impl Default for LiveView {
@@ -81,6 +109,10 @@ impl Default for LiveView {
             privacy: crate::privacy::SealState::NotEnforced("not initialised".into()),
             privacy_saved_on: true,
             ledger: Vec::new(),
+            review: None,
+            opening: None,
+            library: Vec::new(),
+            export_status: None,
         }
     }
 }
@@ -219,6 +251,19 @@ impl Default for UiSettings {
 pub struct UiState {
     pub inspector_selected: Option<(u8, u8, u32)>,
     pub map_memory: walkers::MapMemory,
+    /// The time under the pointer in the flight plot (shown on the timeline and the map).
+    pub plot_cursor_us: Option<u64>,
+    pub show_library: bool,
+    pub library_search: String,
+    pub library_sort: library::Column,
+    pub library_ascending: bool,
+    pub library_recovered_only: bool,
+    /// A flight the operator asked to delete, until confirmed or cancelled.
+    pub confirm_delete: Option<PathBuf>,
+    pub show_export: bool,
+    pub export_form: library::ExportForm,
+    /// A path typed into the library (for when no file dialog is available).
+    pub library_path: String,
 }
 
 /// What the app lends the screen for a frame besides the view: ports and map tiles.
@@ -239,12 +284,36 @@ pub fn live_screen(
     actions: &mut Vec<UiAction>,
 ) {
     let ports = resources.ports;
-    egui::Panel::top("connection").show(ui, |ui| {
-        connection::bar(ui, view, settings, ports, actions);
+    egui::Panel::top("connection").show(ui, |ui| match &view.review {
+        Some(review) => review::bar(ui, review, actions),
+        None => connection::bar(ui, view, settings, ports, actions),
     });
+    if let Some((path, done)) = &view.opening {
+        egui::Panel::top("opening").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(format!("Opening {path}: indexing"));
+                ui.add(egui::ProgressBar::new(*done).show_percentage());
+            });
+        });
+    }
     egui::Panel::bottom("status").show(ui, |ui| {
         link::status_strip(ui, view);
     });
+    if let Some(review) = &view.review {
+        egui::Panel::bottom("timeline").show(ui, |ui| {
+            review::timeline(ui, review, state, actions);
+        });
+    }
+    let ctx = ui.ctx().clone();
+    if state.show_library {
+        library::window(&ctx, view, state, actions);
+    }
+    if state.show_export {
+        library::export_window(&ctx, view, state, actions);
+    }
+    if let Some(path) = library::dropped_path(&ctx) {
+        actions.push(UiAction::OpenFlight(path));
+    }
     egui::Panel::left("fly")
         .resizable(true)
         .default_size(300.0)
@@ -289,10 +358,26 @@ pub fn live_screen(
         .resizable(true)
         .default_size(180.0)
         .show(ui, |ui| messages::panel(ui, view, settings));
+    if let Some(review) = &view.review {
+        if !plots.series.is_empty() {
+            egui::Panel::bottom("flight-plot")
+                .resizable(true)
+                .default_size(240.0)
+                .show(ui, |ui| {
+                    review::flight_plot(ui, review, plots, state, actions)
+                });
+        }
+    }
+    let cursor = view.review.as_ref().and_then(|review| {
+        let time = state.plot_cursor_us?;
+        review.index.track_at(time).map(|p| (p.lat_deg, p.lon_deg))
+    });
     let map_tiles = map::MapTiles {
         tiles: resources.tiles,
         memory: &mut state.map_memory,
         status: resources.tiles_status,
+        flight: view.review.as_ref().map(|r| r.index.track.as_slice()),
+        cursor,
     };
     egui::CentralPanel::default_margins().show(ui, |ui| {
         map::panel(ui, view, settings, map_tiles, actions);

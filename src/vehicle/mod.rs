@@ -285,7 +285,9 @@ impl VehicleState {
         }
     }
 
-    fn extend_track(&mut self, point: TrackPoint) {
+    /// Adds a point to the flown track (thinned like live points; a replay restores the track
+    /// of the time before a seek this way).
+    pub fn extend_track(&mut self, point: TrackPoint) {
         let far_enough = self.track.last().is_none_or(|last| {
             haversine_m(last.lat_deg, last.lon_deg, point.lat_deg, point.lon_deg) >= TRACK_STEP_M
                 || (last.alt_msl_m - point.alt_msl_m).abs() >= TRACK_STEP_M

@@ -92,6 +92,11 @@ impl StatusLog {
         }
     }
 
+    /// Adds a whole text (a replay restores the texts from before a seek this way).
+    pub fn restore(&mut self, message: StatusMessage) {
+        self.push(message);
+    }
+
     fn push(&mut self, message: StatusMessage) {
         if self.messages.len() == MAX_MESSAGES {
             self.messages.pop_front();
