@@ -177,7 +177,9 @@ impl Player {
     pub fn seek(&mut self, time_us: u64) -> VehicleState {
         let (start, end) = self.span_us();
         let time_us = time_us.clamp(start, end);
-        let (state, resume) = index::state_at(self.opened.bytes(), &self.index, time_us);
+        let (mut state, resume) = index::state_at(self.opened.bytes(), &self.index, time_us);
+        // Link figures count what is played from here on, not the sparse frames of the seek.
+        state.link = Default::default();
         // A seek touches pages all over the file: let them go.
         self.opened.release(usize::MAX);
         self.time_us = time_us;

@@ -53,7 +53,7 @@ pub fn panel(
         if let Some(stream) = rates.get(&key) {
             ui.label(
                 RichText::new(format!(
-                    "{} from {}:{} — click a number to plot it",
+                    "{} from {}:{} — click a field name to plot it",
                     stream.name, key.0, key.1
                 ))
                 .strong(),

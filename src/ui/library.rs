@@ -195,8 +195,8 @@ pub fn window(
                         for (column, title) in Column::ALL {
                             let arrow =
                                 match (state.library_sort == column, state.library_ascending) {
-                                    (true, true) => " ⏶",
-                                    (true, false) => " ⏷",
+                                    (true, true) => " (up)",
+                                    (true, false) => " (down)",
                                     _ => "",
                                 };
                             if ui.button(format!("{title}{arrow}")).clicked() {
@@ -266,9 +266,9 @@ fn library_row(
     }
     ui.label(bytes_text(entry.size_bytes));
     let mark = if entry.recording {
-        RichText::new("● recording").color(theme::GOOD)
+        RichText::new("recording").color(theme::GOOD)
     } else if entry.recovered {
-        RichText::new("⚠ recovered").color(theme::WARN)
+        RichText::new("recovered").color(theme::WARN)
     } else {
         RichText::new("")
     };

@@ -42,7 +42,11 @@ pub fn panel(ui: &mut egui::Ui, view: &LiveView) {
 pub fn status_strip(ui: &mut egui::Ui, view: &LiveView) {
     let link = &view.vehicle.link;
     ui.horizontal(|ui| {
-        let (words, colour) = link_words(&view.link_state);
+        let (words, colour) = if view.review.is_some() {
+            ("replay (no link)".to_owned(), theme::INFO)
+        } else {
+            link_words(&view.link_state)
+        };
         ui.label(RichText::new(words).color(colour));
         ui.separator();
         ui.label(format!(

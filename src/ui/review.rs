@@ -103,7 +103,7 @@ pub fn bar(ui: &mut egui::Ui, review: &ReviewView, actions: &mut Vec<UiAction>) 
         });
     });
     for notice in &review.notices {
-        ui.label(RichText::new(format!("⚠ {notice}")).color(theme::WARN));
+        ui.label(RichText::new(format!("Damaged log: {notice}")).color(theme::WARN));
     }
 }
 
@@ -118,15 +118,15 @@ pub fn timeline(
     let (start, end) = (index.start_us, index.end_us.max(index.start_us + 1));
     ui.horizontal(|ui| {
         let (label, action) = if review.playing {
-            ("⏸ Pause", ReplayAction::Pause)
+            ("Pause", ReplayAction::Pause)
         } else {
-            ("▶ Play", ReplayAction::Play)
+            ("Play", ReplayAction::Play)
         };
         if ui.button(label).clicked() {
             actions.push(UiAction::Replay(action));
         }
         if ui
-            .button("Step ⏭")
+            .button("Step")
             .on_hover_text("Apply the next message")
             .clicked()
         {
