@@ -100,7 +100,7 @@ fn live_telemetry_inspector_plot_and_unplug_recovery() {
     // Inspector: pick ATTITUDE, click its roll field, and a live plot fills.
     harness.get_by_label("ATTITUDE").click();
     run_until(&mut harness, "ATTITUDE fields", |h| {
-        shows(h, "click a number to plot it")
+        shows(h, "click a field name to plot it")
     });
     harness.get_by_label("roll").click();
     run_until(&mut harness, "plotted roll samples", |h| {

@@ -123,5 +123,14 @@ pub fn bar(
                 actions.push(UiAction::OpenFolder(dir.clone()));
             }
         }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .button("Flights…")
+                .on_hover_text("The flight library: review, search, import, delete")
+                .clicked()
+            {
+                actions.push(UiAction::ShowLibrary);
+            }
+        });
     });
 }

@@ -228,11 +228,9 @@ pub fn timeline(
             (MarkerKind::Mode, "mode change"),
             (MarkerKind::Warning, "warning"),
         ] {
-            ui.label(
-                RichText::new(format!("▌{words}"))
-                    .color(marker_colour(kind))
-                    .small(),
-            );
+            let (swatch, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+            ui.painter().rect_filled(swatch, 2.0, marker_colour(kind));
+            ui.label(RichText::new(words).color(marker_colour(kind)).small());
         }
     });
 }

@@ -1,0 +1,268 @@
+//! Reviewing stored flights in the real window, headless through egui_kittest: a real tlog is
+//! opened, played, sought on the timeline (the state then is the replayed state), plotted over
+//! the whole flight; the library lists, deletes after confirmation, and opens a damaged log
+//! with a notice. The process is sealed as `main` seals it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use airlock::app::{AirlockApp, StartOptions};
+use airlock::ui::UiSettings;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+
+type App = Option<AirlockApp>;
+
+fn harness(open: Option<PathBuf>, flights: &Path) -> Harness<'static, App> {
+    let options = StartOptions {
+        connect_to: None,
+        flights_dir: flights.to_owned(),
+        tiles: None,
+        privacy_config: None,
+        open,
+    };
+    let mut harness = Harness::new_ui_state(
+        move |ui, app: &mut App| {
+            app.get_or_insert_with(|| {
+                AirlockApp::new(ui.ctx(), UiSettings::default(), options.clone(), None)
+            })
+            .show(ui);
+        },
+        None,
+    );
+    harness.set_size(egui::vec2(1500.0, 950.0));
+    harness
+}
+
+fn run_until(
+    harness: &mut Harness<'static, App>,
+    what: &str,
+    found: impl Fn(&Harness<'static, App>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        harness.step();
+        if found(harness) {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let app = harness.state().as_ref().unwrap();
+            panic!(
+                "timed out waiting for {what}; problems: {:?}; review: {:?}",
+                app.view.problems,
+                app.view.review.as_ref().map(|r| (r.time_us, r.playing))
+            );
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+fn shows(harness: &Harness<'static, App>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+fn replay_time(harness: &Harness<'static, App>) -> u64 {
+    harness
+        .state()
+        .as_ref()
+        .and_then(|app| app.view.review.as_ref())
+        .map_or(0, |review| review.time_us)
+}
+
+fn test_log(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tlogs")
+        .join(name)
+}
+
+#[test]
+fn a_stored_flight_plays_seeks_and_plots_in_the_window() {
+    assert_eq!(
+        airlock::privacy::init(true, None),
+        airlock::privacy::SealState::Sealed
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("vtol.tlog");
+    std::fs::copy(test_log("UAVLogViewer_vtol.tlog"), &log).unwrap();
+    let flights = dir.path().join("flights");
+    let mut harness = harness(Some(log.clone()), &flights);
+    run_until(&mut harness, "the review", |h| shows(h, "Reviewing"));
+    assert!(
+        shows(&harness, "23894 frames"),
+        "the frame count in the bar"
+    );
+    assert!(shows(&harness, "replay (no link)"));
+    let (start, end) = {
+        let review = harness
+            .state()
+            .as_ref()
+            .unwrap()
+            .view
+            .review
+            .clone()
+            .unwrap();
+        (review.index.start_us, review.index.end_us)
+    };
+    assert_eq!(replay_time(&harness), start);
+
+    // Play in real time: the clock moves with the wall clock.
+    harness.get_by_label("Play").click_accesskit();
+    let played_from = Instant::now();
+    run_until(&mut harness, "the clock to move", |h| {
+        replay_time(h) > start + 500_000
+    });
+    harness.get_by_label("Pause").click_accesskit();
+    harness.step();
+    let played = replay_time(&harness) - start;
+    assert!(
+        played as f64 <= played_from.elapsed().as_secs_f64() * 1e6 + 200_000.0,
+        "1× must not run ahead of the wall clock ({played} µs)"
+    );
+
+    // Seek: a click in the middle of the timeline shows the exact state at that time.
+    harness.get_by_label("Timeline").click();
+    harness.step();
+    let middle = replay_time(&harness);
+    let span = end - start;
+    assert!(
+        middle.abs_diff(start + span / 2) < span / 50,
+        "sought to {middle}, the middle is {}",
+        start + span / 2
+    );
+    let opened = airlock::review::open(&log).unwrap();
+    let replayed = airlock::review::replay::state_at(&opened, Some(middle));
+    let shown = harness.state().as_ref().unwrap().vehicle().clone();
+    assert_eq!(shown.attitude, replayed.attitude);
+    assert_eq!(shown.position, replayed.position);
+    assert_eq!(shown.status, replayed.status);
+    assert_eq!(shown.gps, replayed.gps);
+    assert!(shows(&harness, "GUIDED") || shows(&harness, "QLOITER") || shows(&harness, "AUTO"));
+
+    // Step: one message more.
+    let before = harness.state().as_ref().unwrap().vehicle().rates.clone();
+    harness.get_by_label("Step").click_accesskit();
+    harness.step();
+    let after = harness.state().as_ref().unwrap().vehicle().rates.clone();
+    assert_ne!(
+        format!("{before:?}"),
+        format!("{after:?}"),
+        "a step applies a message"
+    );
+
+    // Whole-flight plot of a field picked in the inspector.
+    harness.get_by_label("ATTITUDE").click();
+    run_until(&mut harness, "ATTITUDE fields", |h| {
+        shows(h, "click a field name to plot it")
+    });
+    harness.get_by_label("roll").click();
+    run_until(&mut harness, "the flight plot", |h| shows(h, "Flight plot"));
+    assert!(shows(&harness, "ATTITUDE.roll (1:1)"));
+
+    // Back to live.
+    harness.get_by_label("Close review").click();
+    run_until(&mut harness, "the live view", |h| !shows(h, "Reviewing"));
+}
+
+#[test]
+fn the_library_lists_deletes_and_opens_a_damaged_log_with_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let flights = dir.path().join("flights");
+    std::fs::create_dir_all(&flights).unwrap();
+    let kept =
+        airlock::review::library::import_tlog(&test_log("EAICS_flight.tlog"), &flights).unwrap();
+    let doomed =
+        airlock::review::library::import_tlog(&test_log("magfit_scaling_test.tlog"), &flights)
+            .unwrap();
+    // A log cut off mid-record, as a crashed writer leaves it.
+    let bytes = std::fs::read(test_log("EAICS_flight.tlog")).unwrap();
+    let cut = dir.path().join("cut.tlog");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3 + 5]).unwrap();
+
+    let mut harness = harness(None, &flights);
+    harness.step();
+    harness.get_by_label("Flights…").click();
+    run_until(&mut harness, "the library", |h| shows(h, "2 of 2 flights"));
+    // The facts from each flight's index arrive in the background (distance in km).
+    run_until(&mut harness, "the facts", |h| {
+        h.state()
+            .as_ref()
+            .is_some_and(|app| app.view.library.iter().all(|row| row.facts.is_some()))
+    });
+    // Search by a vehicle text.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Search")
+        .click();
+    harness.step();
+    let text = {
+        let app = harness.state().as_ref().unwrap();
+        let row = app
+            .view
+            .library
+            .iter()
+            .find(|r| r.entry.dir == kept)
+            .unwrap();
+        row.facts.as_ref().unwrap().texts.first().cloned().unwrap()
+    };
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Search")
+        .type_text(&text);
+    run_until(&mut harness, "the search", |h| shows(h, "1 of 2 flights"));
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.key_press(egui::Key::Backspace);
+    run_until(&mut harness, "the search cleared", |h| {
+        shows(h, "2 of 2 flights")
+    });
+
+    // Delete asks first; cancelling keeps the flight.
+    let delete_buttons: Vec<_> = harness.query_all_by_label("Delete…").collect();
+    assert_eq!(delete_buttons.len(), 2);
+    let newest_first_sorted_by_date = harness.state().as_ref().unwrap().view.library[0]
+        .entry
+        .dir
+        .clone();
+    drop(delete_buttons);
+    // Sort by date, newest first (the default): the first row's button deletes that flight.
+    harness
+        .query_all_by_label("Delete…")
+        .next()
+        .unwrap()
+        .click();
+    run_until(&mut harness, "the confirmation", |h| {
+        shows(h, "Delete this flight?")
+    });
+    harness.get_by_label("Cancel").click();
+    run_until(&mut harness, "cancelled", |h| {
+        !shows(h, "Delete this flight?")
+    });
+    assert!(newest_first_sorted_by_date.is_dir());
+    harness
+        .query_all_by_label("Delete…")
+        .next()
+        .unwrap()
+        .click();
+    run_until(&mut harness, "the confirmation", |h| {
+        shows(h, "Delete this flight?")
+    });
+    harness.get_by_label("Delete").click();
+    run_until(&mut harness, "one flight left", |h| {
+        shows(h, "1 of 1 flights")
+    });
+    assert!(!newest_first_sorted_by_date.is_dir());
+    assert!(kept.is_dir() != doomed.is_dir(), "exactly one was deleted");
+
+    // A damaged log opens with what it holds and says so.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Path")
+        .click();
+    harness.step();
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Path")
+        .type_text(&cut.to_string_lossy());
+    harness.step();
+    harness.get_by_label("Open path").click();
+    run_until(&mut harness, "the damaged log", |h| shows(h, "Reviewing"));
+    assert!(shows(
+        &harness,
+        "Damaged log: the log ends in an incomplete record"
+    ));
+}
