@@ -319,16 +319,34 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             let dir = flights_dir(cli.data_dir.as_deref())?;
             let flights = crate::review::library::list_flights(&dir)
                 .with_context(|| format!("cannot read {}", dir.display()))?;
+            // What each flight's index adds (built and kept beside it the first time).
+            let cache = dir.with_file_name("review-cache");
+            let listed: Vec<Listed> = flights
+                .into_iter()
+                .map(|entry| {
+                    let facts = crate::review::library::FlightFacts::of_flight(&entry.dir, &cache);
+                    Listed {
+                        max_alt_rel_m: facts.as_ref().and_then(|f| f.max_alt_rel_m),
+                        distance_m: facts.as_ref().map(|f| f.distance_m),
+                        entry,
+                    }
+                })
+                .collect();
             let mut stdout = std::io::stdout().lock();
             if *json {
-                serde_json::to_writer_pretty(&mut stdout, &flights)?;
+                serde_json::to_writer_pretty(&mut stdout, &listed)?;
                 writeln!(stdout)?;
                 return Ok(());
             }
-            if flights.is_empty() {
+            if listed.is_empty() {
                 writeln!(stdout, "no flights in {}", dir.display())?;
             }
-            for flight in flights {
+            for Listed {
+                entry: flight,
+                max_alt_rel_m,
+                distance_m,
+            } in listed
+            {
                 let when = std::time::UNIX_EPOCH + Duration::from_micros(flight.started_us);
                 let mark = if flight.recording {
                     "recording"
@@ -339,7 +357,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 };
                 writeln!(
                     stdout,
-                    "{}  {:>8}  {:<22} {:>9} msgs {:>10}  {mark}  {}",
+                    "{}  {:>8}  {:<14} {:>7} {:>9} {:>9} msgs {:>10}  {mark}  {}",
                     humantime::format_rfc3339_seconds(when),
                     flight
                         .duration_s
@@ -349,6 +367,8 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                         .as_deref()
                         .unwrap_or("-")
                         .trim_start_matches("MAV_TYPE_"),
+                    max_alt_rel_m.map_or("-".into(), |a| format!("{a:.0} m")),
+                    distance_m.map_or("-".into(), |d| format!("{:.2} km", d / 1000.0)),
                     flight.messages,
                     crate::ui::connection::bytes_text(flight.size_bytes),
                     flight.dir.display()
@@ -412,6 +432,17 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A flight as `airlock flights` lists it.
+#[derive(serde::Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    entry: crate::review::library::FlightEntry,
+    /// Highest altitude above home, metres.
+    max_alt_rel_m: Option<f64>,
+    /// Distance flown, metres.
+    distance_m: Option<f64>,
 }
 
 /// A progress bar on the terminal for a scan of `total` bytes (nothing when not a terminal).

@@ -289,3 +289,77 @@ fn info_refuses_garbage_with_a_clear_message() {
     assert!(stderr.contains("no MAVLink frames found"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// `--from`/`--to` cut every export to the range: the CSV rows are exactly the full export's
+/// rows in it, the tlog holds only records in it, the GPX only points in it.
+#[test]
+fn exports_cut_to_a_time_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/EAICS_flight.tlog");
+    let log = log.to_str().unwrap();
+    let start_s = info_json(Path::new(log))["start_us"].as_u64().unwrap() as f64 * 1e-6;
+    let export = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["export", log, "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let done = airlock(&args);
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        std::fs::read_to_string(out).unwrap()
+    };
+    let full = export("all.csv", &["--format", "csv", "--type", "ATTITUDE"]);
+    let part = export(
+        "part.csv",
+        &[
+            "--format", "csv", "--type", "ATTITUDE", "--from", "20", "--to", "0:40",
+        ],
+    );
+    let in_range = |line: &&str| {
+        let t: f64 = line.split(',').next().unwrap().parse().unwrap();
+        t >= start_s + 20.0 - 1e-6 && t <= start_s + 40.0 + 1e-6
+    };
+    let mut expected: Vec<&str> = full.lines().take(1).collect();
+    expected.extend(full.lines().skip(1).filter(in_range));
+    let got: Vec<&str> = part.lines().collect();
+    assert!(got.len() > 10, "{} rows", got.len());
+    assert!(got.len() < full.lines().count() / 2);
+    assert_eq!(got, expected);
+
+    let tlog_out = dir.path().join("part.tlog");
+    let done = airlock(&[
+        "export",
+        log,
+        "--format",
+        "tlog",
+        "--from",
+        "20",
+        "--to",
+        "40",
+        "-o",
+        tlog_out.to_str().unwrap(),
+    ]);
+    assert!(done.status.success());
+    let part_info = info_json(&tlog_out);
+    let first = part_info["start_us"].as_u64().unwrap() as f64 * 1e-6;
+    let last = part_info["end_us"].as_u64().unwrap() as f64 * 1e-6;
+    assert!(
+        first >= start_s + 20.0 && last <= start_s + 40.0,
+        "{first} {last}"
+    );
+
+    let bad = airlock(&[
+        "export",
+        log,
+        "--format",
+        "gpx",
+        "--from",
+        "soon",
+        "-o",
+        dir.path().join("x.gpx").to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a time"));
+}
