@@ -111,6 +111,15 @@ fn main() {
         return;
     };
     let loaded = started.elapsed();
+    println!(
+        "index in memory: {:.1} MB ({} checkpoints, {} texts, {} markers, {} track points, {} streams)",
+        index.heap_bytes() as f64 / 1e6,
+        index.checkpoints.len(),
+        index.texts.len(),
+        index.markers.len(),
+        index.track.len(),
+        index.streams.len()
+    );
     let Some(attitude) = index.streams.iter().find(|s| s.key.message_id == 30) else {
         eprintln!("no ATTITUDE in the log");
         return;

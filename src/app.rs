@@ -454,7 +454,12 @@ impl AirlockApp {
             }
             ReplayAction::Pause => player.playing = false,
             ReplayAction::SetSpeed(speed) => player.speed = speed,
-            ReplayAction::Seek(time_us) => self.view.vehicle = player.seek(time_us),
+            ReplayAction::Seek(time_us) => {
+                // The old state goes first, so that the new one reuses its memory.
+                self.view.vehicle = VehicleState::new();
+                self.view.vehicle = player.seek(time_us);
+                crate::review::open::trim_heap();
+            }
             ReplayAction::Step => {
                 player.playing = false;
                 if let Some(played) = player.step() {

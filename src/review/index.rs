@@ -501,6 +501,40 @@ impl FlightIndex {
         }
     }
 
+    /// Bytes the index holds in memory (its vectors' capacities), for the benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let checkpoints: usize = self
+            .checkpoints
+            .iter()
+            .map(|c| size_of::<Checkpoint>() + c.latest.capacity() * size_of::<(StreamKey, u64)>())
+            .sum();
+        let texts: usize = self
+            .texts
+            .iter()
+            .map(|t| size_of::<IndexedText>() + t.text.capacity())
+            .sum();
+        let markers: usize = self
+            .markers
+            .iter()
+            .map(|m| size_of::<Marker>() + m.text.capacity())
+            .sum();
+        let streams: usize = self
+            .streams
+            .iter()
+            .map(|s| {
+                size_of::<StreamIndex>()
+                    + s.fields.iter().map(String::capacity).sum::<usize>()
+                    + s.low
+                        .iter()
+                        .chain(&s.high)
+                        .map(|v| v.capacity() * 4)
+                        .sum::<usize>()
+            })
+            .sum();
+        checkpoints + texts + markers + streams + self.track.capacity() * size_of::<IndexedPoint>()
+    }
+
     /// The stream of `key`, if the log holds it.
     pub fn stream(&self, key: &StreamKey) -> Option<&StreamIndex> {
         self.streams

@@ -48,6 +48,16 @@ impl Opened {
     }
 }
 
+/// Hands memory the allocator holds but no longer uses back to the OS (after loading an index
+/// or seeking, whose temporaries would otherwise stay in the process's resident set).
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Page-size multiple used for releasing mapped pages (valid for 4 KiB and 16 KiB pages).
 const RELEASE_ALIGN: usize = 64 * 1024;
 

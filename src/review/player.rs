@@ -152,6 +152,7 @@ impl Player {
         }
         let notices = damage_notices(&index);
         let start = index.start_us;
+        super::open::trim_heap();
         Ok(Self {
             opened,
             index: std::sync::Arc::new(index),
@@ -180,8 +181,9 @@ impl Player {
         let (mut state, resume) = index::state_at(self.opened.bytes(), &self.index, time_us);
         // Link figures count what is played from here on, not the sparse frames of the seek.
         state.link = Default::default();
-        // A seek touches pages all over the file: let them go.
+        // A seek touches pages all over the file: let them go, and its temporaries.
         self.opened.release(usize::MAX);
+        super::open::trim_heap();
         self.time_us = time_us;
         self.next_offset = resume;
         state

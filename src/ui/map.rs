@@ -270,18 +270,20 @@ fn grid_map(
         points.push(to_local(p.lat_deg, p.lon_deg));
     }
     points.push((0.0, 0.0));
-    if !settings.map_follow {
-        points.extend(vehicle.track.iter().map(|p| to_local(p.lat_deg, p.lon_deg)));
-        if let Some(flight) = flight {
-            points.extend(flight.iter().map(|p| to_local(p.lat_deg, p.lon_deg)));
-        }
-    }
     let (mut min_e, mut max_e, mut min_n, mut max_n) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(e, n) in &points {
+    let mut include = |(e, n): (f64, f64)| {
         min_e = min_e.min(e);
         max_e = max_e.max(e);
         min_n = min_n.min(n);
         max_n = max_n.max(n);
+    };
+    points.iter().copied().for_each(&mut include);
+    if !settings.map_follow {
+        let track = vehicle.track.iter().map(|p| (p.lat_deg, p.lon_deg));
+        let flight = flight.unwrap_or(&[]).iter().map(|p| (p.lat_deg, p.lon_deg));
+        track
+            .chain(flight)
+            .for_each(|(lat, lon)| include(to_local(lat, lon)));
     }
     let span_m = (max_e - min_e)
         .max(max_n - min_n)

@@ -51,21 +51,28 @@ pub fn panel(ui: &mut egui::Ui, view: &LiveView, settings: &mut UiSettings) {
             .labelled_by(severity_label.id);
     });
     let filter = settings.message_filter.to_lowercase();
+    let shown: Vec<_> = log
+        .messages()
+        .rev()
+        .filter(|message| {
+            message.severity as u8 <= settings.min_severity
+                && (filter.is_empty() || message.text.to_lowercase().contains(&filter))
+        })
+        .collect();
+    // Only the visible rows are laid out: thousands of texts cost what a screenful costs.
+    let row_height = ui
+        .text_style_height(&egui::TextStyle::Body)
+        .max(ui.text_style_height(&egui::TextStyle::Monospace));
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .show(ui, |ui| {
+        .show_rows(ui, row_height, shown.len(), |ui, rows| {
             egui::Grid::new("messages-grid")
                 .num_columns(3)
                 .striped(true)
+                .min_row_height(row_height)
                 .show(ui, |ui| {
-                    for message in log.messages().rev() {
+                    for message in &shown[rows] {
                         let level = message.severity as u8;
-                        if level > settings.min_severity
-                            || (!filter.is_empty()
-                                && !message.text.to_lowercase().contains(&filter))
-                        {
-                            continue;
-                        }
                         let colour = theme::severity(level);
                         ui.label(
                             RichText::new(clock_text(message.wall_us))

@@ -253,6 +253,8 @@ pub struct UiState {
     pub map_memory: walkers::MapMemory,
     /// The time under the pointer in the flight plot (shown on the timeline and the map).
     pub plot_cursor_us: Option<u64>,
+    /// The flight plot's visible time range last frame (seconds since the first frame).
+    pub flight_plot_x: Option<(f64, f64)>,
     pub show_library: bool,
     pub library_search: String,
     pub library_sort: library::Column,

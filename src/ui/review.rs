@@ -183,8 +183,13 @@ pub fn timeline(
         4.0,
         Color32::from_rgb(55, 75, 95),
     );
+    // One mark per kind and pixel column: a long flight's thousands of marks stay cheap.
+    let mut drawn = std::collections::HashSet::new();
     for marker in &index.markers {
         let x = x_of(marker.time_us);
+        if !drawn.insert((marker.kind as u8, x.round() as i32)) {
+            continue;
+        }
         painter.line_segment(
             [pos2(x, rect.top() + 3.0), pos2(x, rect.bottom() - 3.0)],
             Stroke::new(2.0, marker_colour(marker.kind)),
@@ -279,7 +284,17 @@ pub fn flight_plot(
             plots.series.clear();
         }
     });
-    let detail = review.detail.as_ref().filter(|d| d.fields == keys);
+    // Every sample is drawn only while zoomed in (as last frame's bounds say) and read for
+    // the range on screen; otherwise the whole flight's overview.
+    let flight_s = index.end_us.saturating_sub(index.start_us) as f64 * 1e-6;
+    let zoomed_to = state
+        .flight_plot_x
+        .filter(|(from, to)| to > from && (to - from) * 8.0 < flight_s);
+    let to_us = |seconds: f64| (index.start_us as f64 + seconds.max(0.0) * 1e6) as u64;
+    let detail = review.detail.as_ref().filter(|d| {
+        d.fields == keys
+            && zoomed_to.is_some_and(|(from, to)| d.from_us <= to_us(from) && d.to_us >= to_us(to))
+    });
     let mut lines = Vec::new();
     for (key, field) in field_refs(index, &keys) {
         let points = detail
@@ -311,7 +326,6 @@ pub fn flight_plot(
             (bounds, pointer)
         });
     let (bounds, pointer) = response.inner;
-    let to_us = |seconds: f64| (index.start_us as f64 + seconds.max(0.0) * 1e6) as u64;
     state.plot_cursor_us = if response.response.hovered() {
         pointer.map(|p| to_us(p.x))
     } else {
@@ -322,18 +336,21 @@ pub fn flight_plot(
             actions.push(UiAction::Replay(ReplayAction::Seek(to_us(p.x))));
         }
     }
+    let (from_s, to_s) = (bounds.min()[0], bounds.max()[0]);
+    state.flight_plot_x = Some((from_s, to_s));
     // Zoomed in well past the overview's resolution: ask for every sample of the range.
-    let (from_us, to_us_) = (to_us(bounds.min()[0]), to_us(bounds.max()[0]));
-    let span = to_us_.saturating_sub(from_us);
-    let zoomed = span.saturating_mul(8) < index.end_us.saturating_sub(index.start_us);
-    let covered = detail.is_some_and(|d| d.from_us <= from_us && d.to_us >= to_us_);
+    let zoomed = to_s > from_s && (to_s - from_s) * 8.0 < flight_s;
+    let covered = review
+        .detail
+        .as_ref()
+        .is_some_and(|d| d.fields == keys && d.from_us <= to_us(from_s) && d.to_us >= to_us(to_s));
     let resting = !response.response.dragged() && !ui.input(|i| i.pointer.any_down());
     if zoomed && !covered && resting && !keys.is_empty() {
         // A margin either side so that small pans need no new read.
-        let margin = span / 2;
+        let margin = (to_s - from_s) / 2.0;
         actions.push(UiAction::Replay(ReplayAction::Detail {
-            from_us: from_us.saturating_sub(margin),
-            to_us: to_us_.saturating_add(margin),
+            from_us: to_us(from_s - margin),
+            to_us: to_us(to_s + margin),
         }));
     }
 }
