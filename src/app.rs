@@ -422,7 +422,11 @@ impl AirlockApp {
             library: std::mem::take(&mut self.view.library),
             vehicle,
             review: Some(ReviewView {
-                title: player.source.display().to_string(),
+                title: player.source.file_name().map_or_else(
+                    || player.source.display().to_string(),
+                    |name| name.to_string_lossy().into_owned(),
+                ),
+                path: player.source.display().to_string(),
                 index: player.index.clone(),
                 time_us: player.time_us,
                 playing: false,
@@ -439,7 +443,8 @@ impl AirlockApp {
         self.last_tick = None;
     }
 
-    fn replay(&mut self, action: ReplayAction) {
+    /// Carries out a replay action (what the timeline's controls ask; the tests ask here).
+    pub fn replay(&mut self, action: ReplayAction) {
         let Some(player) = self.player.as_mut() else {
             return;
         };

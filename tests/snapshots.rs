@@ -62,3 +62,62 @@ fn live_screen_snapshot() {
     harness.run_steps(3);
     harness.snapshot("live_screen");
 }
+
+/// The review screen of a real log: half-way through, two fields plotted over the whole flight.
+#[test]
+fn review_screen_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("vtol.tlog");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/tlogs/UAVLogViewer_vtol.tlog"),
+        &log,
+    )
+    .unwrap();
+    let options = StartOptions {
+        flights_dir: dir.path().join("flights"),
+        open: Some(log),
+        ..StartOptions::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 860.0))
+        .wgpu()
+        .build_ui_state(
+            move |ui, app: &mut Option<AirlockApp>| {
+                app.get_or_insert_with(|| {
+                    AirlockApp::new(ui.ctx(), UiSettings::default(), options.clone(), None)
+                })
+                .show(ui);
+            },
+            None,
+        );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while harness
+        .state()
+        .as_ref()
+        .is_none_or(|app| app.view.review.is_none())
+    {
+        assert!(std::time::Instant::now() < deadline, "the log did not open");
+        harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    {
+        let app = harness.state_mut().as_mut().expect("the app was built");
+        for field in ["roll", "pitch"] {
+            app.plots.toggle(FieldKey {
+                system_id: 1,
+                component_id: 1,
+                message_id: 30,
+                message_name: "ATTITUDE".into(),
+                field: field.into(),
+            });
+        }
+        app.select_stream((1, 1, 30));
+        let index = app.view.review.as_ref().unwrap().index.clone();
+        app.replay(airlock::ui::review::ReplayAction::Seek(
+            index.start_us + (index.end_us - index.start_us) * 11 / 20,
+        ));
+    }
+    harness.run_steps(4);
+    harness.snapshot("review_screen");
+}

@@ -323,6 +323,72 @@ mod tests {
         assert_eq!(state.position, sought.position);
     }
 
+    /// A flight folder with only its raw capture replays through a tlog made from it.
+    #[test]
+    fn a_capture_without_a_tlog_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/EAICS_flight.tlog"),
+        )
+        .unwrap();
+        let flight = dir.path().join("flight");
+        std::fs::create_dir(&flight).unwrap();
+        let mut writer =
+            crate::capture::raw::RawWriter::create(&flight.join(crate::capture::RAW_FILE)).unwrap();
+        let mut frames = 0;
+        for item in TlogReader::new(&source) {
+            if let TlogItem::Frame { time_us, bytes, .. } = item {
+                let time = crate::capture::Timestamp {
+                    wall_us: time_us,
+                    mono_us: time_us,
+                };
+                writer
+                    .append(crate::capture::raw::RecordKind::Rx, 0, time, bytes)
+                    .unwrap();
+                frames += 1;
+            }
+        }
+        drop(writer);
+        let player = Player::open(&flight, &dir.path().join("cache"), &mut |_, _| {}).unwrap();
+        assert_eq!(player.index.frames, frames);
+        assert!(player.opened.file.starts_with(dir.path().join("cache")));
+        let opened = open(&flight).unwrap();
+        let replayed = super::super::replay::state_at(&opened, None);
+        let mut player = player;
+        let end = player.span_us().1;
+        let state = player.seek(end);
+        assert_eq!(state.status, replayed.status);
+        assert_eq!(state.position, replayed.position);
+    }
+
+    /// Damage in the middle of a log: it opens with what it holds and says what was skipped.
+    #[test]
+    fn a_corrupted_log_opens_with_a_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/EAICS_flight.tlog"),
+        )
+        .unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle..middle + 3000].fill(0x42);
+        let log = dir.path().join("damaged.tlog");
+        std::fs::write(&log, &bytes).unwrap();
+        let player = Player::open(&log, &dir.path().join("cache"), &mut |_, _| {}).unwrap();
+        assert!(
+            player.notices.iter().any(|n| n.contains("damaged bytes")),
+            "{:?}",
+            player.notices
+        );
+        let whole = FlightIndex::build(
+            &std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs/EAICS_flight.tlog"),
+            )
+            .unwrap(),
+        );
+        assert!(player.index.frames < whole.frames);
+        assert!(player.index.frames > whole.frames * 9 / 10);
+    }
+
     #[test]
     fn stepping_goes_one_message_at_a_time() {
         let (_dir, mut player) = player();

@@ -14,8 +14,10 @@ use crate::review::plot;
 /// What the screens show of a replay.
 #[derive(Debug, Clone)]
 pub struct ReviewView {
-    /// The flight's folder or file, for the title.
+    /// The flight's folder or file name, for the title.
     pub title: String,
+    /// Its whole path (shown on hover).
+    pub path: String,
     pub index: Arc<FlightIndex>,
     /// The replay clock, µs since the epoch.
     pub time_us: u64,
@@ -80,7 +82,8 @@ fn marker_colour(kind: MarkerKind) -> Color32 {
 pub fn bar(ui: &mut egui::Ui, review: &ReviewView, actions: &mut Vec<UiAction>) {
     ui.horizontal(|ui| {
         ui.strong("Reviewing");
-        ui.label(RichText::new(&review.title).monospace());
+        ui.label(RichText::new(&review.title).monospace())
+            .on_hover_text(&review.path);
         let index = &review.index;
         ui.label(
             RichText::new(format!(
