@@ -4,22 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-100}
-big=bench/data/real-traffic-${size_mb}MB.tlog
-mkdir -p bench/data
-if [ ! -f "$big" ]; then
-  # Real vehicles' traffic (tests/data), repeated until the file is big enough.
-  : > "$big"
-  while [ "$(stat -c %s "$big")" -lt $((size_mb * 1000 * 1000)) ]; do
-    cat tests/data/tlogs/*.tlog >> "$big"
-  done
-fi
-if [ ! -x bench/.venv/bin/python ]; then
-  python3 -m venv bench/.venv
-  bench/.venv/bin/pip install --quiet "pymavlink==2.4.*"
-fi
+source bench/common.sh
+big=$(big_tlog "$size_mb")
+pymavlink_venv
 cargo build --release --quiet
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-seconds() { local s; s=$(date +%s.%N); "$@" > /dev/null; echo "$(date +%s.%N) - $s" | bc -l; }
 bytes=$(stat -c %s "$big")
 echo "file: $big ($bytes bytes)"
 t_cat=$(for i in 1 2 3; do seconds cat "$big"; done | median)

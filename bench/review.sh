@@ -8,20 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 type=${1:-ATTITUDE}
-big=bench/data/real-traffic-100MB.tlog
-mkdir -p bench/data
-if [ ! -f "$big" ]; then
-  : > "$big"
-  while [ "$(stat -c %s "$big")" -lt $((100 * 1000 * 1000)) ]; do
-    cat tests/data/tlogs/*.tlog >> "$big"
-  done
-fi
-if [ ! -x bench/.venv/bin/python ]; then
-  python3 -m venv bench/.venv
-  bench/.venv/bin/pip install --quiet "pymavlink==2.4.*"
-fi
+source bench/common.sh
+big=$(big_tlog 100)
+pymavlink_venv
 cargo build --release --quiet
-seconds() { local s; s=$(date +%s.%N); "$@"; echo "$(date +%s.%N) - $s" | bc -l; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "== CSV of $type from $big ($(stat -c %s "$big") bytes)"

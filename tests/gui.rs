@@ -3,56 +3,21 @@
 //! plotted, and an unplugged device shows "link lost" and then recovers by itself.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use airlock::app::{AirlockApp, DemoVehicle, StartOptions};
+use airlock::app::{DemoVehicle, StartOptions};
 use airlock::link::Baud;
-use airlock::ui::UiSettings;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
-type App = Option<AirlockApp>;
+#[path = "common/gui.rs"]
+mod gui;
+use gui::{run_until, shows, App};
 
 fn harness(port: &Path, flights: &Path) -> Harness<'static, App> {
-    let options = StartOptions {
+    gui::harness(StartOptions {
         connect_to: Some((port.to_string_lossy().into_owned(), Baud::Auto)),
-        flights_dir: flights.to_owned(),
-        tiles: None,
-        privacy_config: None,
-        open: None,
-    };
-    let mut harness = Harness::new_ui_state(
-        move |ui, app: &mut App| {
-            app.get_or_insert_with(|| {
-                AirlockApp::new(ui.ctx(), UiSettings::default(), options.clone(), None)
-            })
-            .show(ui);
-        },
-        None,
-    );
-    harness.set_size(egui::vec2(1500.0, 950.0));
-    harness
-}
-
-/// Runs frames until `found` holds, in real time (the data comes from another thread).
-fn run_until(
-    harness: &mut Harness<'static, App>,
-    what: &str,
-    found: impl Fn(&Harness<'static, App>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        harness.step();
-        if found(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(40));
-    }
-}
-
-fn shows(harness: &Harness<'static, App>, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
+        ..gui::options(flights)
+    })
 }
 
 fn point_link(link: &Path, device: &str) {

@@ -4,61 +4,21 @@
 //! with a notice. The process is sealed as `main` seals it.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use airlock::app::{AirlockApp, StartOptions};
-use airlock::ui::UiSettings;
+use airlock::app::StartOptions;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
-type App = Option<AirlockApp>;
+#[path = "common/gui.rs"]
+mod gui;
+use gui::{run_until, shows, App};
 
 fn harness(open: Option<PathBuf>, flights: &Path) -> Harness<'static, App> {
-    let options = StartOptions {
-        connect_to: None,
-        flights_dir: flights.to_owned(),
-        tiles: None,
-        privacy_config: None,
+    gui::harness(StartOptions {
         open,
-    };
-    let mut harness = Harness::new_ui_state(
-        move |ui, app: &mut App| {
-            app.get_or_insert_with(|| {
-                AirlockApp::new(ui.ctx(), UiSettings::default(), options.clone(), None)
-            })
-            .show(ui);
-        },
-        None,
-    );
-    harness.set_size(egui::vec2(1500.0, 950.0));
-    harness
-}
-
-fn run_until(
-    harness: &mut Harness<'static, App>,
-    what: &str,
-    found: impl Fn(&Harness<'static, App>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        harness.step();
-        if found(harness) {
-            return;
-        }
-        if Instant::now() >= deadline {
-            let app = harness.state().as_ref().unwrap();
-            panic!(
-                "timed out waiting for {what}; problems: {:?}; review: {:?}",
-                app.view.problems,
-                app.view.review.as_ref().map(|r| (r.time_us, r.playing))
-            );
-        }
-        std::thread::sleep(Duration::from_millis(30));
-    }
-}
-
-fn shows(harness: &Harness<'static, App>, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
+        ..gui::options(flights)
+    })
 }
 
 fn replay_time(harness: &Harness<'static, App>) -> u64 {
@@ -213,41 +173,35 @@ fn the_library_lists_deletes_and_opens_a_damaged_log_with_a_notice() {
         shows(h, "2 of 2 flights")
     });
 
-    // Delete asks first; cancelling keeps the flight.
-    let delete_buttons: Vec<_> = harness.query_all_by_label("Delete…").collect();
-    assert_eq!(delete_buttons.len(), 2);
-    let newest_first_sorted_by_date = harness.state().as_ref().unwrap().view.library[0]
+    // Delete asks first; cancelling keeps the flight. Rows are sorted by date, newest first
+    // (the default): the first row's button is that flight's.
+    assert_eq!(harness.query_all_by_label("Delete…").count(), 2);
+    let first_row = harness.state().as_ref().unwrap().view.library[0]
         .entry
         .dir
         .clone();
-    drop(delete_buttons);
-    // Sort by date, newest first (the default): the first row's button deletes that flight.
-    harness
-        .query_all_by_label("Delete…")
-        .next()
-        .unwrap()
-        .click();
-    run_until(&mut harness, "the confirmation", |h| {
-        shows(h, "Delete this flight?")
-    });
+    let ask_to_delete_the_first = |harness: &mut Harness<'static, App>| {
+        harness
+            .query_all_by_label("Delete…")
+            .next()
+            .unwrap()
+            .click();
+        run_until(harness, "the confirmation", |h| {
+            shows(h, "Delete this flight?")
+        });
+    };
+    ask_to_delete_the_first(&mut harness);
     harness.get_by_label("Cancel").click();
     run_until(&mut harness, "cancelled", |h| {
         !shows(h, "Delete this flight?")
     });
-    assert!(newest_first_sorted_by_date.is_dir());
-    harness
-        .query_all_by_label("Delete…")
-        .next()
-        .unwrap()
-        .click();
-    run_until(&mut harness, "the confirmation", |h| {
-        shows(h, "Delete this flight?")
-    });
+    assert!(first_row.is_dir());
+    ask_to_delete_the_first(&mut harness);
     harness.get_by_label("Delete").click();
     run_until(&mut harness, "one flight left", |h| {
         shows(h, "1 of 1 flights")
     });
-    assert!(!newest_first_sorted_by_date.is_dir());
+    assert!(!first_row.is_dir());
     assert!(kept.is_dir() != doomed.is_dir(), "exactly one was deleted");
 
     // A damaged log opens with what it holds and says so.

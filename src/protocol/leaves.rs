@@ -191,49 +191,28 @@ impl<'b, 'a, F: FnMut(usize, f64)> ser::Serializer for &'b mut Leaves<'a, F> {
     }
 }
 
-impl<F: FnMut(usize, f64)> ser::SerializeSeq for &mut Leaves<'_, F> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Never> {
-        Ok(())
-    }
+/// Sequences and tuples: each element in turn (an array's elements are leaves of their own).
+macro_rules! elements {
+    ($($trait:ident :: $method:ident),*) => {
+        $(impl<F: FnMut(usize, f64)> ser::$trait for &mut Leaves<'_, F> {
+            type Ok = ();
+            type Error = Never;
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), Never> {
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl<F: FnMut(usize, f64)> ser::SerializeTuple for &mut Leaves<'_, F> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Never> {
-        Ok(())
-    }
-}
-
-impl<F: FnMut(usize, f64)> ser::SerializeTupleStruct for &mut Leaves<'_, F> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Never> {
-        Ok(())
-    }
-}
-
-impl<F: FnMut(usize, f64)> ser::SerializeTupleVariant for &mut Leaves<'_, F> {
-    type Ok = ();
-    type Error = Never;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Never> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Never> {
-        Ok(())
-    }
-}
+elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl<F: FnMut(usize, f64)> ser::SerializeStruct for &mut Leaves<'_, F> {
     type Ok = ();
