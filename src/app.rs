@@ -120,6 +120,8 @@ enum Background {
     Status(String),
     /// A flight was imported into the library.
     Imported(PathBuf),
+    /// An export ended (its outcome in words).
+    Exported(String),
 }
 
 /// What a file dialog was for.
@@ -328,8 +330,9 @@ impl AirlockApp {
         });
     }
 
-    /// Writes the export the operator asked for to `path`, on a helper thread.
-    fn export(&mut self, form: ExportForm, path: PathBuf) {
+    /// Writes an export of the flight under review to `path`, on a helper thread (the export
+    /// window asks here once the operator chose where; so do the tests).
+    pub fn export(&mut self, form: ExportForm, path: PathBuf) {
         let Some(player) = &self.player else { return };
         let source = player.source.clone();
         let start = player.index.start_us;
@@ -343,7 +346,7 @@ impl AirlockApp {
                 Ok(done) => format!("wrote {done} to {}", path.display()),
                 Err(error) => format!("export failed: {error:#}"),
             };
-            sender.send(Background::Status(words)).ok();
+            sender.send(Background::Exported(words)).ok();
         });
     }
 
@@ -402,6 +405,10 @@ impl AirlockApp {
                     } else {
                         self.problem(words);
                     }
+                }
+                Background::Exported(words) => {
+                    self.view.export_status = Some(words.clone());
+                    self.problem(words);
                 }
                 Background::Imported(dir) => {
                     self.problem(format!("imported into the library: {}", dir.display()));

@@ -118,9 +118,69 @@ fn a_stored_flight_plays_seeks_and_plots_in_the_window() {
     run_until(&mut harness, "the flight plot", |h| shows(h, "Flight plot"));
     assert!(shows(&harness, "ATTITUDE.roll (1:1)"));
 
+    // Export a time range as CSV: the same rows as the library's exporter writes for it.
+    let csv = dir.path().join("range.csv");
+    let form = airlock::ui::library::ExportForm {
+        kind: airlock::ui::library::ExportKind::Csv,
+        message_type: "ATTITUDE".into(),
+        from_s: 30.0,
+        to_s: 60.0,
+    };
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .export(form, csv.clone());
+    run_until(&mut harness, "the export", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|app| app.view.export_status.clone())
+            .is_some_and(|s| s.starts_with("wrote"))
+    });
+    let mut expected = Vec::new();
+    airlock::review::csv::export_csv_span(
+        &opened,
+        "ATTITUDE",
+        airlock::review::frames::Span {
+            from_us: start + 30_000_000,
+            to_us: start + 60_000_000,
+        },
+        &mut |_, _| {},
+        &mut expected,
+    )
+    .unwrap();
+    let written = std::fs::read(&csv).unwrap();
+    assert_eq!(written, expected);
+    assert!(written.iter().filter(|&&b| b == b'\n').count() > 50);
+
     // Back to live.
     harness.get_by_label("Close review").click();
     run_until(&mut harness, "the live view", |h| !shows(h, "Reviewing"));
+
+    // A log dropped on the window opens for review.
+    let other = dir.path().join("dropped.tlog");
+    std::fs::copy(test_log("magfit_scaling_test.tlog"), &other).unwrap();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(other)));
+    run_until(&mut harness, "the dropped log", |h| {
+        shows(h, "Reviewing") && shows(h, "dropped.tlog")
+    });
+}
+
+/// A file dropped on the window, as the windowing integration hands it to egui.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
 }
 
 #[test]
