@@ -284,7 +284,7 @@ impl AirlockApp {
                     .save_file(),
                 _ if folder => dialog.pick_folder(),
                 _ => dialog
-                    .add_filter("telemetry logs", &["tlog", "raw"])
+                    .add_filter("telemetry logs", &["tlog", "alc"])
                     .pick_file(),
             };
             match chosen {

@@ -107,6 +107,9 @@ pub struct FlightFacts {
     pub texts: Vec<String>,
     /// The flight's duration by its frames, seconds.
     pub span_s: f64,
+    /// The texts in lower case, for searching without redoing it every frame.
+    #[serde(skip)]
+    pub texts_lower: String,
 }
 
 impl FlightFacts {
@@ -129,6 +132,12 @@ impl FlightFacts {
             max_alt_rel_m,
             distance_m,
             texts: index.texts.iter().map(|t| t.text.clone()).collect(),
+            texts_lower: index
+                .texts
+                .iter()
+                .map(|t| t.text.to_lowercase())
+                .collect::<Vec<_>>()
+                .join("\n"),
             span_s: index.end_us.saturating_sub(index.start_us) as f64 * 1e-6,
         }
     }
@@ -150,7 +159,7 @@ pub fn matches(entry: &FlightEntry, facts: Option<&FlightFacts>, search: &str) -
                 .vehicle
                 .as_deref()
                 .is_some_and(|v| v.to_lowercase().contains(&word))
-            || facts.is_some_and(|f| f.texts.iter().any(|t| t.to_lowercase().contains(&word)))
+            || facts.is_some_and(|f| f.texts_lower.contains(&word))
     };
     search.split_whitespace().all(haystack)
 }

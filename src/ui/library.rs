@@ -161,7 +161,7 @@ pub fn window(
                 let edit = ui
                     .add(
                         egui::TextEdit::singleline(&mut state.library_path)
-                            .hint_text("a flight folder, capture.raw or any .tlog")
+                            .hint_text("a flight folder, its capture.alc or any .tlog")
                             .desired_width(380.0),
                     )
                     .labelled_by(label.id);
@@ -195,8 +195,8 @@ pub fn window(
                         for (column, title) in Column::ALL {
                             let arrow =
                                 match (state.library_sort == column, state.library_ascending) {
-                                    (true, true) => " (up)",
-                                    (true, false) => " (down)",
+                                    (true, true) => ", ascending",
+                                    (true, false) => ", descending",
                                     _ => "",
                                 };
                             if ui.button(format!("{title}{arrow}")).clicked() {
@@ -356,6 +356,14 @@ pub fn export_window(
                         names.dedup();
                         names
                     };
+                    if form.message_type.is_empty() {
+                        // The usual first question of a review: how did it fly.
+                        if let Some(name) =
+                            names.iter().find(|n| *n == "ATTITUDE").or(names.first())
+                        {
+                            form.message_type = name.clone();
+                        }
+                    }
                     egui::ComboBox::from_id_salt("export-type")
                         .selected_text(&form.message_type)
                         .show_ui(ui, |ui| {
