@@ -102,8 +102,9 @@ pub struct StartOptions {
     pub open: Option<PathBuf>,
 }
 
-/// Most file bytes read on the UI thread for a zoomed-in plot.
-const MAX_DETAIL_BYTES: u64 = 16 * 1024 * 1024;
+/// Most file bytes read (on a helper thread) for a zoomed-in plot; wider ranges keep the
+/// overview, which is as detailed as the screen at those widths anyway.
+const MAX_DETAIL_BYTES: u64 = 512 * 1024 * 1024;
 /// Longest time a frame spends replaying.
 const REPLAY_BUDGET: Duration = Duration::from_millis(8);
 
@@ -122,6 +123,9 @@ enum Background {
     Imported(PathBuf),
     /// An export ended (its outcome in words).
     Exported(String),
+    /// Every sample of the plotted fields over a range, for a zoomed-in plot of the review
+    /// opened `n`-th.
+    Detail(u64, PlotDetail),
 }
 
 /// What a file dialog was for.
@@ -154,6 +158,10 @@ pub struct AirlockApp {
     player: Option<Box<Player>>,
     /// When the replay clock last moved.
     last_tick: Option<Instant>,
+    /// The range of plot samples being read on a helper thread.
+    detail_pending: Option<(u64, u64)>,
+    /// Counts the reviews opened, so that a helper's late answer for an earlier one is dropped.
+    review_generation: u64,
     /// Helper threads' reports (opening, dialogs, library, exports).
     background: (
         crossbeam_channel::Sender<Background>,
@@ -190,6 +198,8 @@ impl AirlockApp {
             privacy_config: options.privacy_config.clone(),
             player: None,
             last_tick: None,
+            detail_pending: None,
+            review_generation: 0,
             background: crossbeam_channel::unbounded(),
             ctx: ctx.clone(),
         };
@@ -406,6 +416,14 @@ impl AirlockApp {
                         self.problem(words);
                     }
                 }
+                Background::Detail(generation, detail) => {
+                    if generation == self.review_generation {
+                        self.detail_pending = None;
+                        if let Some(review) = &mut self.view.review {
+                            review.detail = Some(detail);
+                        }
+                    }
+                }
                 Background::Exported(words) => {
                     self.view.export_status = Some(words.clone());
                     self.problem(words);
@@ -448,6 +466,8 @@ impl AirlockApp {
         self.settings.map_follow = false;
         self.player = Some(player);
         self.last_tick = None;
+        self.review_generation += 1;
+        self.detail_pending = None;
     }
 
     /// Carries out a replay action (what the timeline's controls ask; the tests ask here).
@@ -484,31 +504,43 @@ impl AirlockApp {
                 }
             }
             ReplayAction::Detail { from_us, to_us } => {
-                let index = &player.index;
+                if self.detail_pending.is_some() {
+                    // One read at a time; the plot asks again if the range moved meanwhile.
+                    return;
+                }
+                let index = player.index.clone();
                 let span = index.end_us.saturating_sub(index.start_us).max(1);
-                let bytes = player.opened.bytes();
-                let estimate =
-                    to_us.saturating_sub(from_us) as f64 / span as f64 * bytes.len() as f64;
+                let opened = player.opened.clone();
+                let estimate = to_us.saturating_sub(from_us) as f64 / span as f64
+                    * opened.bytes().len() as f64;
                 if estimate as u64 > MAX_DETAIL_BYTES {
                     return;
                 }
                 let keys: Vec<ui::FieldKey> =
                     self.plots.series.iter().map(|s| s.key.clone()).collect();
-                let refs = ui::review::field_refs(index, &keys);
-                let fields: Vec<_> = refs.iter().map(|(_, r)| *r).collect();
-                let points = crate::review::plot::samples(bytes, index, &fields, from_us, to_us);
-                player.opened.release(usize::MAX);
-                if let Some(review) = &mut self.view.review {
-                    review.detail = Some(PlotDetail {
+                self.detail_pending = Some((from_us, to_us));
+                let generation = self.review_generation;
+                self.in_background(move |sender| {
+                    let refs = ui::review::field_refs(&index, &keys);
+                    let fields: Vec<_> = refs.iter().map(|(_, r)| *r).collect();
+                    let bytes = opened.bytes();
+                    let points =
+                        crate::review::plot::samples(bytes, &index, &fields, from_us, to_us);
+                    opened.release(usize::MAX);
+                    crate::review::open::trim_heap();
+                    let detail = PlotDetail {
                         from_us,
                         to_us,
                         fields: refs.into_iter().map(|(k, _)| k).collect(),
                         points,
-                    });
-                }
+                    };
+                    sender.send(Background::Detail(generation, detail)).ok();
+                });
             }
             ReplayAction::Close => {
                 self.player = None;
+                self.review_generation += 1;
+                self.detail_pending = None;
                 self.view = LiveView {
                     privacy: self.view.privacy.clone(),
                     privacy_saved_on: self.view.privacy_saved_on,

@@ -119,6 +119,43 @@ fn a_stored_flight_plays_seeks_and_plots_in_the_window() {
     harness.get_by_label("roll").click();
     run_until(&mut harness, "the flight plot", |h| shows(h, "Flight plot"));
     assert!(shows(&harness, "ATTITUDE.roll (1:1)"));
+    // Zoomed in, every sample of the range is read on a helper thread.
+    let (from_us, to_us) = (start + 60_000_000, start + 70_000_000);
+    harness
+        .state_mut()
+        .as_mut()
+        .unwrap()
+        .replay(airlock::ui::review::ReplayAction::Detail { from_us, to_us });
+    run_until(&mut harness, "the zoomed-in samples", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|app| app.view.review.as_ref())
+            .is_some_and(|r| r.detail.is_some())
+    });
+    let detail = harness
+        .state()
+        .as_ref()
+        .unwrap()
+        .view
+        .review
+        .clone()
+        .unwrap()
+        .detail
+        .unwrap();
+    let index = airlock::review::index::FlightIndex::build(opened.bytes());
+    let attitude = index
+        .streams
+        .iter()
+        .find(|s| s.key.message_id == 30)
+        .unwrap();
+    let roll = (attitude.key, attitude.field("roll").unwrap());
+    let expected = airlock::review::plot::samples(opened.bytes(), &index, &[roll], from_us, to_us);
+    assert_eq!(detail.points, expected);
+    assert!(
+        expected[0].len() > 20,
+        "{} samples in 10 s",
+        expected[0].len()
+    );
 
     // Export a time range as CSV: the same rows as the library's exporter writes for it.
     let csv = dir.path().join("range.csv");

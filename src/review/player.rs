@@ -57,7 +57,8 @@ pub struct Played {
 
 /// A stored flight ready to replay.
 pub struct Player {
-    pub opened: Opened,
+    /// The mapped log (shared with helper threads that read plot samples).
+    pub opened: std::sync::Arc<Opened>,
     pub index: std::sync::Arc<FlightIndex>,
     /// Where the flight came from (folder or file), for the title.
     pub source: PathBuf,
@@ -154,7 +155,7 @@ impl Player {
         let start = index.start_us;
         super::open::trim_heap();
         Ok(Self {
-            opened,
+            opened: std::sync::Arc::new(opened),
             index: std::sync::Arc::new(index),
             source: path.to_owned(),
             notices,

@@ -277,15 +277,14 @@ pub fn flight_plot(
     let keys: Vec<FieldKey> = plots.series.iter().map(|s| s.key.clone()).collect();
     ui.horizontal(|ui| {
         ui.strong("Flight plot");
-        ui.label(
-            RichText::new(
-                "drag to pan, scroll to zoom, click to go there · double-click: whole flight",
-            )
-            .color(theme::MUTED),
-        );
         if ui.button("Clear plots").clicked() {
             plots.series.clear();
         }
+        ui.label(
+            RichText::new("click: go there · Ctrl+scroll or right-drag: zoom · double-click: all")
+                .color(theme::MUTED),
+        )
+        .on_hover_text("Drag to pan. Zoomed in, every sample of the range is read from the log.");
     });
     // Every sample is drawn only while zoomed in (as last frame's bounds say) and read for
     // the range on screen; otherwise the whole flight's overview.
@@ -340,6 +339,9 @@ pub fn flight_plot(
         }
     }
     let (from_s, to_s) = (bounds.min()[0], bounds.max()[0]);
+    // The bounds are the operator's once they hold still for a frame (the first frames fit
+    // them to the data).
+    let settled = state.flight_plot_x == Some((from_s, to_s));
     state.flight_plot_x = Some((from_s, to_s));
     // Zoomed in well past the overview's resolution: ask for every sample of the range.
     let zoomed = to_s > from_s && (to_s - from_s) * 8.0 < flight_s;
@@ -348,7 +350,7 @@ pub fn flight_plot(
         .as_ref()
         .is_some_and(|d| d.fields == keys && d.from_us <= to_us(from_s) && d.to_us >= to_us(to_s));
     let resting = !response.response.dragged() && !ui.input(|i| i.pointer.any_down());
-    if zoomed && !covered && resting && !keys.is_empty() {
+    if zoomed && settled && !covered && resting && !keys.is_empty() {
         // A margin either side so that small pans need no new read.
         let margin = (to_s - from_s) / 2.0;
         actions.push(UiAction::Replay(ReplayAction::Detail {
