@@ -27,7 +27,7 @@ use crate::vehicle::VehicleState;
 
 const MAGIC: &[u8; 8] = b"AIRLOCKI";
 /// The index format; another one is rebuilt.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 /// File bytes between two checkpoints: the most a seek reads beyond the kept frames.
 pub const CHECKPOINT_BYTES: u64 = 256 * 1024;
 /// Time buckets of the whole-flight overview (more than a screen has pixel columns to spare).
@@ -131,6 +131,8 @@ pub struct StreamIndex {
     /// Per field, per bucket: the smallest and largest value (NaN where the bucket is empty).
     pub low: Vec<Vec<f32>>,
     pub high: Vec<Vec<f32>>,
+    /// Frames per bucket (the stream's rate over time).
+    pub counts: Vec<u32>,
 }
 
 impl StreamIndex {
@@ -146,6 +148,7 @@ impl StreamIndex {
             count: 0,
             low: vec![empty.clone(); fields.len()],
             high: vec![empty; fields.len()],
+            counts: vec![0; buckets],
             fields,
         }
     }
@@ -242,6 +245,11 @@ impl Builder {
     /// Halves the overview's resolution: bucket pairs merge, the width doubles.
     fn coarsen(&mut self) {
         for stream in &mut self.index.streams {
+            let counts = &mut stream.counts;
+            for i in 0..OVERVIEW_BUCKETS / 2 {
+                counts[i] = counts[2 * i].saturating_add(counts[2 * i + 1]);
+            }
+            counts[OVERVIEW_BUCKETS / 2..].fill(0);
             for (lows, highs) in stream.low.iter_mut().zip(&mut stream.high) {
                 for i in 0..OVERVIEW_BUCKETS / 2 {
                     lows[i] = lows[2 * i].min(lows[2 * i + 1]);
@@ -283,6 +291,7 @@ impl Builder {
         });
         let stream = &mut self.index.streams[slot];
         stream.count += 1;
+        stream.counts[bucket] = stream.counts[bucket].saturating_add(1);
         leaves::visit_numbers(&message, &mut |leaf, value| {
             let value = value as f32;
             if leaf < stream.low.len() && !value.is_nan() {
@@ -543,6 +552,20 @@ impl FlightIndex {
             .map(|i| &self.streams[i])
     }
 
+    /// The rate of stream `key` around `time_us`: its frames per second over the overview
+    /// buckets covering at least two seconds there.
+    pub fn rate_at(&self, key: &StreamKey, time_us: u64) -> Option<f64> {
+        const WINDOW_US: u64 = 2_000_000;
+        let stream = self.stream(key)?;
+        let used = self.buckets_used();
+        let bucket = ((time_us.saturating_sub(self.start_us) / self.bucket_us) as usize)
+            .min(used.saturating_sub(1));
+        let half = WINDOW_US.div_ceil(self.bucket_us) as usize / 2;
+        let (from, to) = (bucket.saturating_sub(half), (bucket + half + 1).min(used));
+        let count: u64 = stream.counts[from..to].iter().map(|&c| u64::from(c)).sum();
+        Some(count as f64 * 1e6 / ((to - from) as u64 * self.bucket_us) as f64)
+    }
+
     /// The last checkpoint before which no frame is later than `time_us`.
     pub fn checkpoint_before(&self, time_us: u64) -> Option<&Checkpoint> {
         let count = self
@@ -760,6 +783,45 @@ mod tests {
             }
         }
         assert_eq!(seen, attitude.count);
+        assert_eq!(
+            attitude.counts.iter().map(|&c| u64::from(c)).sum::<u64>(),
+            seen
+        );
         assert!(index.buckets_used() <= OVERVIEW_BUCKETS);
+    }
+
+    /// The rate at a time is the frames of that stream in about two seconds around it.
+    #[test]
+    fn rates_count_the_frames_around_a_time() {
+        let bytes = test_log();
+        let index = FlightIndex::build(&bytes);
+        let attitude = index
+            .streams
+            .iter()
+            .find(|s| s.key.message_id == 30)
+            .unwrap();
+        let times: Vec<u64> = TlogReader::new(&bytes)
+            .filter_map(|item| match item {
+                TlogItem::Frame {
+                    time_us, header, ..
+                } if StreamKey::of(&header) == attitude.key => Some(time_us),
+                _ => None,
+            })
+            .collect();
+        for step in 1..10 {
+            let t = index.start_us + (index.end_us - index.start_us) / 10 * step;
+            let rate = index.rate_at(&attitude.key, t).unwrap();
+            // The window: the buckets around t's, as rate_at takes them.
+            let bucket = (t - index.start_us) / index.bucket_us;
+            let half = 2_000_000u64.div_ceil(index.bucket_us) / 2;
+            let from = index.start_us + bucket.saturating_sub(half) * index.bucket_us;
+            let to = index.start_us + (bucket + half + 1) * index.bucket_us;
+            let counted = times.iter().filter(|&&x| x >= from && x < to).count();
+            let expected = counted as f64 * 1e6 / (to - from) as f64;
+            assert!(
+                (rate - expected).abs() < 1e-9,
+                "at {t}: {rate} vs {expected}"
+            );
+        }
     }
 }

@@ -180,8 +180,20 @@ impl Player {
         let (start, end) = self.span_us();
         let time_us = time_us.clamp(start, end);
         let (mut state, resume) = index::state_at(self.opened.bytes(), &self.index, time_us);
-        // Link figures count what is played from here on, not the sparse frames of the seek.
+        // Link figures count what is played from here on, not the sparse frames of the seek;
+        // message rates then are the index's.
         state.link = Default::default();
+        let index = &self.index;
+        state
+            .rates
+            .set_rates(|&(system_id, component_id, message_id)| {
+                let key = index::StreamKey {
+                    system_id,
+                    component_id,
+                    message_id,
+                };
+                index.rate_at(&key, time_us)
+            });
         // A seek touches pages all over the file: let them go, and its temporaries.
         self.opened.release(usize::MAX);
         super::open::trim_heap();
@@ -322,6 +334,17 @@ mod tests {
         let sought = player.seek(start + 11_000_000);
         assert_eq!(state.attitude, sought.attitude);
         assert_eq!(state.position, sought.position);
+        // Rates after a seek are the index's for that time, not the seek's few frames.
+        let mid_time = start + 100_000_000;
+        let mid = player.seek(mid_time);
+        for (&(system_id, component_id, message_id), stream) in mid.rates.streams() {
+            let key = index::StreamKey {
+                system_id,
+                component_id,
+                message_id,
+            };
+            assert_eq!(Some(stream.rate_hz), player.index.rate_at(&key, mid_time));
+        }
     }
 
     /// A flight folder with only its raw capture replays through a tlog made from it.

@@ -79,4 +79,17 @@ impl MessageRates {
     pub fn get(&self, key: &StreamKey) -> Option<&MessageStream> {
         self.streams.get(key)
     }
+
+    /// Sets every stream's rate from `rate_of` (a replay sets the rates at a sought time from
+    /// its index, since the few frames a seek applies cannot measure them); the next window
+    /// starts at each stream's last message.
+    pub fn set_rates(&mut self, rate_of: impl Fn(&StreamKey) -> Option<f64>) {
+        for (key, stream) in &mut self.streams {
+            if let Some(rate) = rate_of(key) {
+                stream.rate_hz = rate;
+            }
+            stream.window_start_us = stream.last_mono_us;
+            stream.window_count = 1;
+        }
+    }
 }
