@@ -524,8 +524,13 @@ impl AirlockApp {
                     let refs = ui::review::field_refs(&index, &keys);
                     let fields: Vec<_> = refs.iter().map(|(_, r)| *r).collect();
                     let bytes = opened.bytes();
-                    let points =
-                        crate::review::plot::samples(bytes, &index, &fields, from_us, to_us);
+                    let points = crate::review::plot::samples_releasing(
+                        bytes,
+                        &index,
+                        &fields,
+                        (from_us, to_us),
+                        &mut |upto| opened.release(upto),
+                    );
                     opened.release(usize::MAX);
                     crate::review::open::trim_heap();
                     let detail = PlotDetail {

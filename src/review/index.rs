@@ -39,7 +39,7 @@ const FIRST_BUCKET_US: u64 = 10_000;
 /// Spacing of the kept track points.
 const TRACK_STEP_US: u64 = 1_000_000;
 /// How much of the file is read between progress reports and page releases.
-const SCAN_STEP: usize = 32 * 1024 * 1024;
+const SCAN_STEP: usize = 8 * 1024 * 1024;
 
 const HEARTBEAT: u32 = 0;
 const STATUSTEXT: u32 = 253;

@@ -48,6 +48,9 @@ impl Default for Speed {
     }
 }
 
+/// Bytes replayed between two releases of the log's mapped pages.
+const RELEASE_STEP: u64 = 8 * 1024 * 1024;
+
 /// A frame handed to the view: what a live session's message event carries.
 pub struct Played {
     pub time_us: u64,
@@ -68,6 +71,8 @@ pub struct Player {
     pub time_us: u64,
     /// The record to read next.
     next_offset: u64,
+    /// Where the mapped pages were last let go up to.
+    released_upto: u64,
     pub playing: bool,
     pub speed: Speed,
 }
@@ -161,6 +166,7 @@ impl Player {
             notices,
             time_us: start,
             next_offset: 0,
+            released_upto: 0,
             playing: false,
             speed: Speed::default(),
         })
@@ -199,11 +205,18 @@ impl Player {
         super::open::trim_heap();
         self.time_us = time_us;
         self.next_offset = resume;
+        self.released_upto = resume;
         state
     }
 
     /// The next frame, if any, without applying it; moves the read position past it.
     fn next_frame(&mut self) -> Option<Played> {
+        if self.next_offset >= self.released_upto + RELEASE_STEP {
+            // Playing through a long log: its pages behind the replay go.
+            self.released_upto = self.next_offset;
+            self.opened
+                .release(usize::try_from(self.next_offset).unwrap_or(usize::MAX));
+        }
         let bytes = self.opened.bytes();
         let start = usize::try_from(self.next_offset).ok()?;
         let mut reader = TlogReader::at(bytes, start.min(bytes.len()));

@@ -47,6 +47,21 @@ pub fn samples(
     from_us: u64,
     to_us: u64,
 ) -> Vec<Vec<[f64; 2]>> {
+    samples_releasing(bytes, index, fields, (from_us, to_us), &mut |_| {})
+}
+
+/// Bytes read between two calls of `release`.
+const RELEASE_STEP: usize = 8 * 1024 * 1024;
+
+/// [`samples`], calling `release(upto)` as the read moves on (so that a memory-mapped log's
+/// pages behind it can be dropped).
+pub fn samples_releasing(
+    bytes: &[u8],
+    index: &FlightIndex,
+    fields: &[FieldRef],
+    (from_us, to_us): (u64, u64),
+    release: &mut dyn FnMut(usize),
+) -> Vec<Vec<[f64; 2]>> {
     let mut out = vec![Vec::new(); fields.len()];
     let start = index
         .checkpoint_before(from_us)
@@ -54,7 +69,13 @@ pub fn samples(
     let Ok(start) = usize::try_from(start) else {
         return out;
     };
-    for item in TlogReader::at(bytes, start.min(bytes.len())) {
+    let mut reader = TlogReader::at(bytes, start.min(bytes.len()));
+    let mut next_release = start + RELEASE_STEP;
+    while let Some(item) = reader.next() {
+        if reader.position() >= next_release {
+            release(reader.position());
+            next_release = reader.position() + RELEASE_STEP;
+        }
         let TlogItem::Frame {
             time_us,
             header,
