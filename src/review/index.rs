@@ -435,7 +435,28 @@ impl FlightIndex {
     fn decode(bytes: &[u8]) -> Option<Self> {
         let body = bytes.strip_prefix(MAGIC)?;
         let index: Self = postcard::from_bytes(body).ok()?;
-        (index.format == FORMAT).then_some(index)
+        (index.format == FORMAT && index.consistent()).then_some(index)
+    }
+
+    /// Whether a decoded index holds together (a damaged file that still decodes is rebuilt
+    /// rather than trusted): the shapes the readers index into and the orders they search.
+    fn consistent(&self) -> bool {
+        let shapes = self.streams.iter().all(|s| {
+            s.counts.len() == OVERVIEW_BUCKETS
+                && s.low.len() == s.fields.len()
+                && s.high.len() == s.fields.len()
+                && s.low
+                    .iter()
+                    .chain(&s.high)
+                    .all(|v| v.len() == OVERVIEW_BUCKETS)
+        });
+        let sorted = self.streams.windows(2).all(|w| w[0].key < w[1].key)
+            && self
+                .checkpoints
+                .windows(2)
+                .all(|w| w[0].offset < w[1].offset && w[0].max_time_us <= w[1].max_time_us)
+            && self.track.windows(2).all(|w| w[0].time_us <= w[1].time_us);
+        self.bucket_us > 0 && self.start_us <= self.end_us && shapes && sorted
     }
 
     /// Where the index of `file` is kept: beside it, or under `fallback_dir` when the folder
@@ -747,6 +768,13 @@ mod tests {
         // NaN ≠ NaN: compare the encodings.
         assert_eq!(decoded.encode(), index.encode());
         assert!(FlightIndex::decode(b"AIRLOCKI\x01").is_none());
+        // Decodes, but does not hold together: rebuilt, not trusted.
+        let mut odd = index.clone();
+        odd.streams[0].counts.pop();
+        assert!(FlightIndex::decode(&odd.encode().unwrap()).is_none());
+        let mut odd = index.clone();
+        odd.bucket_us = 0;
+        assert!(FlightIndex::decode(&odd.encode().unwrap()).is_none());
         assert!(FlightIndex::decode(b"garbage").is_none());
     }
 
