@@ -120,7 +120,7 @@ fn main() {
         index.track.len(),
         index.streams.len()
     );
-    let Some(attitude) = index.streams.iter().find(|s| s.key.message_id == 30) else {
+    let Some(attitude) = index.first_stream_of(30) else {
         eprintln!("no ATTITUDE in the log");
         return;
     };

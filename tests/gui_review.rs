@@ -143,11 +143,7 @@ fn a_stored_flight_plays_seeks_and_plots_in_the_window() {
         .detail
         .unwrap();
     let index = airlock::review::index::FlightIndex::build(opened.bytes());
-    let attitude = index
-        .streams
-        .iter()
-        .find(|s| s.key.message_id == 30)
-        .unwrap();
+    let attitude = index.first_stream_of(30).unwrap();
     let roll = (attitude.key, attitude.field("roll").unwrap());
     let expected = airlock::review::plot::samples(opened.bytes(), &index, &[roll], from_us, to_us);
     assert_eq!(detail.points, expected);

@@ -25,11 +25,7 @@ fn seeking_with_the_index_gives_the_replayed_state() {
     let (again, built_again) = FlightIndex::open_or_build(&tlog, opened.bytes(), None);
     assert!(!built_again, "a fresh index is reused");
     assert_eq!(again.encode(), index.encode());
-    let attitude = index
-        .streams
-        .iter()
-        .find(|s| s.key.message_id == 30)
-        .unwrap();
+    let attitude = index.first_stream_of(30).unwrap();
     assert_eq!(attitude.count, 888);
     assert!(index.checkpoints.len() > 1, "a checkpoint every 256 KiB");
     let (start, end) = (index.start_us, index.end_us);

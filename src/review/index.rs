@@ -565,6 +565,11 @@ impl FlightIndex {
         checkpoints + texts + markers + streams + self.track.capacity() * size_of::<IndexedPoint>()
     }
 
+    /// The first stream (lowest system and component) of message type `message_id`.
+    pub fn first_stream_of(&self, message_id: u32) -> Option<&StreamIndex> {
+        self.streams.iter().find(|s| s.key.message_id == message_id)
+    }
+
     /// The stream of `key`, if the log holds it.
     pub fn stream(&self, key: &StreamKey) -> Option<&StreamIndex> {
         self.streams
@@ -782,11 +787,7 @@ mod tests {
     fn overview_brackets_every_value() {
         let bytes = test_log();
         let index = FlightIndex::build(&bytes);
-        let attitude = index
-            .streams
-            .iter()
-            .find(|s| s.key.message_id == 30)
-            .unwrap();
+        let attitude = index.first_stream_of(30).unwrap();
         let roll = attitude.field("roll").unwrap();
         let mut seen = 0;
         for item in TlogReader::new(&bytes) {
@@ -823,11 +824,7 @@ mod tests {
     fn rates_count_the_frames_around_a_time() {
         let bytes = test_log();
         let index = FlightIndex::build(&bytes);
-        let attitude = index
-            .streams
-            .iter()
-            .find(|s| s.key.message_id == 30)
-            .unwrap();
+        let attitude = index.first_stream_of(30).unwrap();
         let times: Vec<u64> = TlogReader::new(&bytes)
             .filter_map(|item| match item {
                 TlogItem::Frame {

@@ -176,11 +176,7 @@ mod tests {
         )
         .unwrap();
         let index = FlightIndex::build(&bytes);
-        let attitude = index
-            .streams
-            .iter()
-            .find(|s| s.key.message_id == 30)
-            .unwrap();
+        let attitude = index.first_stream_of(30).unwrap();
         let roll = (attitude.key, attitude.field("roll").unwrap());
         let all = samples(&bytes, &index, &[roll], index.start_us, index.end_us);
         assert_eq!(all[0].len() as u64, attitude.count);
