@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::capture::wall_clock_us;
 use crate::link::{Baud, PortInfo};
 use crate::privacy::{self, NetworkLedger, PrivacyConfig, SealState};
+use crate::review::export::{write_export, Export};
 use crate::review::library::{FlightEntry, FlightFacts};
 use crate::review::player::Player;
 use crate::session::ports::PortWatcher;
@@ -891,34 +892,21 @@ fn export_to(
     let opened = crate::review::open(source)?;
     let file = crate::capture::create_private_file(path)?;
     let mut out = std::io::BufWriter::new(file);
-    let mut progress = |_, _| {};
+    let what = match form.kind {
+        ExportKind::Csv => Export::Csv(&form.message_type),
+        ExportKind::Tlog => Export::Tlog,
+        ExportKind::Gpx => Export::Gpx,
+        ExportKind::Kml => Export::Kml,
+    };
     let name = source.display().to_string();
-    Ok(match form.kind {
-        ExportKind::Csv => {
-            let rows = crate::review::csv::export_csv_span(
-                &opened,
-                &form.message_type,
-                span,
-                &mut progress,
-                &mut out,
-            )?;
-            format!("{rows} rows")
-        }
-        ExportKind::Tlog => {
-            let records =
-                crate::review::export::export_tlog_span(&opened, span, &mut progress, &mut out)?;
-            format!("{records} records")
-        }
-        ExportKind::Gpx | ExportKind::Kml => {
-            let track = crate::review::track::track_of_span(&opened, span, &mut progress);
-            let points = if form.kind == ExportKind::Gpx {
-                crate::review::track::write_gpx(&track, &name, &mut out)?
-            } else {
-                crate::review::track::write_kml(&track, &name, &mut out)?
-            };
-            format!("{points} track points")
-        }
-    })
+    Ok(write_export(
+        &opened,
+        what,
+        span,
+        &name,
+        &mut |_, _| {},
+        &mut out,
+    )?)
 }
 
 /// Opens the window and runs until it is closed.

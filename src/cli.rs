@@ -12,8 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::capture::create_private_file;
 use crate::link::Baud;
 use crate::privacy::{self, PrivacyConfig, SealState};
-use crate::review::csv::export_csv_span;
-use crate::review::export::{export_raw, export_tlog_span, Direction};
+use crate::review::export::{write_export, Direction, Export};
 use crate::review::{self, Summary};
 use crate::session::{self, Control, FlightDir, SessionConfig, SessionEvent};
 use crate::sim::{self, Faults, PtyOptions};
@@ -404,28 +403,15 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             }
             let file = create_private_file(output)?;
             let mut writer = std::io::BufWriter::new(file);
-            let result = match format {
-                ExportFormat::Raw => export_raw(&opened, *direction, &mut writer)
-                    .map(|bytes| format!("{bytes} bytes")),
-                ExportFormat::Tlog => export_tlog_span(&opened, span, &mut progress, &mut writer)
-                    .map(|records| format!("{records} records")),
-                ExportFormat::Gpx | ExportFormat::Kml => {
-                    let track = crate::review::track::track_of_span(&opened, span, &mut progress);
-                    let name = path.display().to_string();
-                    let written = if *format == ExportFormat::Gpx {
-                        crate::review::track::write_gpx(&track, &name, &mut writer)
-                    } else {
-                        crate::review::track::write_kml(&track, &name, &mut writer)
-                    };
-                    written.map(|points| format!("{points} track points"))
-                }
-                ExportFormat::Csv => {
-                    let name = message_type.as_deref().unwrap_or_default();
-                    export_csv_span(&opened, name, span, &mut progress, &mut writer)
-                        .map(|rows| format!("{rows} rows"))
-                        .map_err(std::io::Error::other)
-                }
+            let what = match format {
+                ExportFormat::Raw => Export::Raw(*direction),
+                ExportFormat::Tlog => Export::Tlog,
+                ExportFormat::Csv => Export::Csv(message_type.as_deref().unwrap_or_default()),
+                ExportFormat::Gpx => Export::Gpx,
+                ExportFormat::Kml => Export::Kml,
             };
+            let name = path.display().to_string();
+            let result = write_export(&opened, what, span, &name, &mut progress, &mut writer);
             bar.finish_and_clear();
             let written = result.with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!("wrote {written} to {}", output.display());

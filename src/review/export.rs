@@ -134,3 +134,45 @@ impl Progress {
         }
     }
 }
+
+/// What a stored flight can be written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export<'a> {
+    /// The bytes of one direction as they crossed the wire (the whole flight).
+    Raw(Direction),
+    Tlog,
+    /// One message type, as `mavlogdump.py --format csv` writes it.
+    Csv(&'a str),
+    Gpx,
+    Kml,
+}
+
+/// Writes `what` of the frames in `span` to `out` (the command line and the window both export
+/// through here); `name` titles a track. Returns what was written, in words.
+pub fn write_export(
+    opened: &Opened,
+    what: Export<'_>,
+    span: Span,
+    name: &str,
+    progress: &mut dyn FnMut(u64, u64),
+    out: &mut impl Write,
+) -> std::io::Result<String> {
+    Ok(match what {
+        Export::Raw(direction) => format!("{} bytes", export_raw(opened, direction, out)?),
+        Export::Tlog => format!("{} records", export_tlog_span(opened, span, progress, out)?),
+        Export::Csv(type_name) => {
+            let rows = super::csv::export_csv_span(opened, type_name, span, progress, out)
+                .map_err(std::io::Error::other)?;
+            format!("{rows} rows")
+        }
+        Export::Gpx | Export::Kml => {
+            let track = super::track::track_of_span(opened, span, progress);
+            let points = if what == Export::Gpx {
+                super::track::write_gpx(&track, name, out)?
+            } else {
+                super::track::write_kml(&track, name, out)?
+            };
+            format!("{points} track points")
+        }
+    })
+}
