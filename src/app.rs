@@ -122,6 +122,8 @@ enum Background {
     Status(String),
     /// A flight was imported into the library.
     Imported(PathBuf),
+    /// A flight was deleted (or could not be): the library is listed again.
+    Deleted,
     /// An export ended (its outcome in words).
     Exported(String),
     /// Every sample of the plotted fields over a range, for a zoomed-in plot of the review
@@ -225,6 +227,18 @@ impl AirlockApp {
             app.open_flight(path);
         }
         app
+    }
+
+    /// An empty view for a new flight or review, keeping what belongs to the process rather
+    /// than to a flight: the privacy state, the ledger, the library.
+    fn fresh_view(&mut self) -> LiveView {
+        LiveView {
+            privacy: self.view.privacy.clone(),
+            privacy_saved_on: self.view.privacy_saved_on,
+            ledger: std::mem::take(&mut self.view.ledger),
+            library: std::mem::take(&mut self.view.library),
+            ..LiveView::default()
+        }
     }
 
     /// Where tlogs made from captures and indexes that cannot sit beside their log are kept.
@@ -425,6 +439,7 @@ impl AirlockApp {
                         }
                     }
                 }
+                Background::Deleted => self.refresh_library(),
                 Background::Exported(words) => {
                     self.view.export_status = Some(words.clone());
                     self.problem(words);
@@ -442,10 +457,6 @@ impl AirlockApp {
         let start = player.index.start_us;
         let vehicle = player.seek(start);
         self.view = LiveView {
-            privacy: self.view.privacy.clone(),
-            privacy_saved_on: self.view.privacy_saved_on,
-            ledger: std::mem::take(&mut self.view.ledger),
-            library: std::mem::take(&mut self.view.library),
             vehicle,
             review: Some(ReviewView {
                 title: player.source.file_name().map_or_else(
@@ -460,7 +471,7 @@ impl AirlockApp {
                 notices: player.notices.clone(),
                 detail: None,
             }),
-            ..LiveView::default()
+            ..self.fresh_view()
         };
         self.ui_state.show_library = false;
         self.ui_state.map_memory = walkers::MapMemory::default();
@@ -547,13 +558,7 @@ impl AirlockApp {
                 self.player = None;
                 self.review_generation += 1;
                 self.detail_pending = None;
-                self.view = LiveView {
-                    privacy: self.view.privacy.clone(),
-                    privacy_saved_on: self.view.privacy_saved_on,
-                    ledger: std::mem::take(&mut self.view.ledger),
-                    library: std::mem::take(&mut self.view.library),
-                    ..LiveView::default()
-                };
+                self.view = self.fresh_view();
                 self.settings.map_follow = true;
             }
         }
@@ -603,13 +608,8 @@ impl AirlockApp {
 
     fn connect(&mut self, port: String, baud: Baud) {
         self.disconnect();
-        // A new flight starts with a fresh view; the privacy state belongs to the process.
-        self.view = LiveView {
-            privacy: self.view.privacy.clone(),
-            privacy_saved_on: self.view.privacy_saved_on,
-            ledger: std::mem::take(&mut self.view.ledger),
-            ..LiveView::default()
-        };
+        // A new flight starts with a fresh view.
+        self.view = self.fresh_view();
         self.plots = Plots::default();
         self.clock = None;
         let config = SessionConfig {
@@ -799,10 +799,16 @@ impl AirlockApp {
                     .is_some_and(|p| p.source == dir || p.opened.file.starts_with(&dir));
                 if reviewing {
                     self.problem("close the review of this flight before deleting it".to_owned());
-                } else if let Err(error) = crate::review::library::delete_flight(&dir) {
-                    self.problem(format!("cannot delete the flight: {error}"));
+                    return;
                 }
-                self.refresh_library();
+                // A flight can be gigabytes of files: removed on a helper thread.
+                self.in_background(move |sender| {
+                    if let Err(error) = crate::review::library::delete_flight(&dir) {
+                        let words = format!("cannot delete the flight: {error}");
+                        sender.send(Background::Status(words)).ok();
+                    }
+                    sender.send(Background::Deleted).ok();
+                });
             }
             UiAction::RefreshLibrary => self.refresh_library(),
             UiAction::ShowLibrary => {

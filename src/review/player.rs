@@ -200,9 +200,9 @@ impl Player {
                 };
                 index.rate_at(&key, time_us)
             });
-        // A seek touches pages all over the file: let them go, and its temporaries.
+        // A seek touches pages all over the file: let them go (the caller, which drops the
+        // state this one replaces, trims the heap).
         self.opened.release(usize::MAX);
-        super::open::trim_heap();
         self.time_us = time_us;
         self.next_offset = resume;
         self.released_upto = resume;
