@@ -111,42 +111,39 @@ pub fn samples_releasing(
     out
 }
 
-/// Reduces `points` (in time order) to at most about `2 × columns` points: the lowest and the
-/// highest of each column of time, in time order, so that spikes survive.
-pub fn decimate(points: &[[f64; 2]], columns: usize) -> Vec<[f64; 2]> {
-    if points.len() <= 2 * columns || columns == 0 {
-        return points.to_vec();
+/// Reduces `points` (in time order) to at most about `2 × buckets` points: the lowest and the
+/// highest of each run of equally many points, in time order, so that spikes survive. Fewer
+/// points than that are kept as they are. Live and whole-flight plots both draw through it.
+pub fn decimate(points: impl ExactSizeIterator<Item = [f64; 2]>, buckets: usize) -> Vec<[f64; 2]> {
+    let count = points.len();
+    if count <= 2 * buckets || buckets == 0 {
+        return points.collect();
     }
-    let (first, last) = (points[0][0], points[points.len() - 1][0]);
-    let width = ((last - first) / columns as f64).max(f64::MIN_POSITIVE);
-    let mut out = Vec::with_capacity(2 * columns + 2);
-    let mut column_points: Vec<[f64; 2]> = Vec::new();
-    let mut column = 0usize;
-    let flush = |column_points: &mut Vec<[f64; 2]>, out: &mut Vec<[f64; 2]>| {
-        let low = column_points.iter().min_by(|a, b| a[1].total_cmp(&b[1]));
-        let high = column_points.iter().max_by(|a, b| a[1].total_cmp(&b[1]));
-        if let (Some(&low), Some(&high)) = (low, high) {
-            if low[0] <= high[0] {
-                out.push(low);
-                if high != low {
-                    out.push(high);
+    let size = count.div_ceil(buckets);
+    let mut out = Vec::with_capacity(2 * buckets + 2);
+    let mut run: Option<([f64; 2], [f64; 2])> = None;
+    for (i, point) in points.enumerate() {
+        let (low, high) = run.get_or_insert((point, point));
+        if point[1] < low[1] {
+            *low = point;
+        }
+        if point[1] > high[1] {
+            *high = point;
+        }
+        if (i + 1) % size == 0 || i + 1 == count {
+            if let Some((low, high)) = run.take() {
+                let (first, second) = if low[0] <= high[0] {
+                    (low, high)
+                } else {
+                    (high, low)
+                };
+                out.push(first);
+                if second != first {
+                    out.push(second);
                 }
-            } else {
-                out.push(high);
-                out.push(low);
             }
         }
-        column_points.clear();
-    };
-    for &point in points {
-        let at = (((point[0] - first) / width) as usize).min(columns - 1);
-        if at != column {
-            flush(&mut column_points, &mut out);
-            column = at;
-        }
-        column_points.push(point);
     }
-    flush(&mut column_points, &mut out);
     out
 }
 
@@ -159,13 +156,13 @@ mod tests {
         let mut points: Vec<[f64; 2]> = (0..10_000).map(|i| [i as f64, 0.0]).collect();
         points[5_000][1] = 100.0;
         points[7_000][1] = -50.0;
-        let reduced = decimate(&points, 100);
+        let reduced = decimate(points.iter().copied(), 100);
         assert!(reduced.len() <= 202, "{}", reduced.len());
         assert!(reduced.contains(&[5_000.0, 100.0]));
         assert!(reduced.contains(&[7_000.0, -50.0]));
         assert!(reduced.windows(2).all(|w| w[0][0] <= w[1][0]));
         let few = [[0.0, 1.0], [1.0, 2.0]];
-        assert_eq!(decimate(&few, 100), few.to_vec());
+        assert_eq!(decimate(few.iter().copied(), 100), few.to_vec());
     }
 
     #[test]

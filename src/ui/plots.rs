@@ -105,35 +105,8 @@ impl Plots {
 /// minimum and maximum of each bucket (so spikes stay visible).
 pub fn visible_points(points: &VecDeque<[f64; 2]>, start: f64, end: f64) -> Vec<[f64; 2]> {
     let from = points.partition_point(|p| p[0] < start);
-    let to = points.partition_point(|p| p[0] <= end);
-    let count = to.saturating_sub(from);
-    if count <= MAX_DRAWN {
-        return points.range(from..to).copied().collect();
-    }
-    let bucket = count.div_ceil(MAX_DRAWN / 2);
-    let mut out = Vec::with_capacity(MAX_DRAWN + 2);
-    let mut index = from;
-    while index < to {
-        let end_index = (index + bucket).min(to);
-        let (mut low, mut high) = (points[index], points[index]);
-        for &p in points.range(index..end_index) {
-            if p[1] < low[1] {
-                low = p;
-            }
-            if p[1] > high[1] {
-                high = p;
-            }
-        }
-        if low[0] <= high[0] {
-            out.push(low);
-            out.push(high);
-        } else {
-            out.push(high);
-            out.push(low);
-        }
-        index = end_index;
-    }
-    out
+    let to = points.partition_point(|p| p[0] <= end).max(from);
+    crate::review::plot::decimate(points.range(from..to).copied(), MAX_DRAWN / 2)
 }
 
 /// Draws the plots of the last `window_s` seconds up to `now_s`.

@@ -309,7 +309,7 @@ pub fn flight_plot(
             .filter(|points| !points.is_empty())
             .map_or_else(
                 || plot::overview(index, field),
-                |points| plot::decimate(points, PLOT_COLUMNS),
+                |points| plot::decimate(points.iter().copied(), PLOT_COLUMNS),
             );
         lines.push((key.label(), points));
     }
