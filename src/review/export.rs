@@ -109,16 +109,14 @@ pub fn export_tlog_span(
 
 /// Progress of a scan over a mapped file, by where the frame in hand sits in it.
 pub struct Progress {
-    next: u64,
+    pace: super::open::Pace,
     total: u64,
 }
 
 impl Progress {
-    const STEP: u64 = 8 * 1024 * 1024;
-
     pub fn new(total: u64) -> Self {
         Self {
-            next: Self::STEP,
+            pace: super::open::Pace::from(0),
             total,
         }
     }
@@ -126,11 +124,10 @@ impl Progress {
     /// Reports when `frame` (a slice of `opened`'s bytes) is a step past the last report, and
     /// lets the pages behind it go.
     pub fn at(&mut self, opened: &Opened, frame: &[u8], progress: &mut dyn FnMut(u64, u64)) {
-        let at = (frame.as_ptr() as usize).wrapping_sub(opened.bytes().as_ptr() as usize) as u64;
-        if at < self.total && at >= self.next {
-            progress(at, self.total);
-            opened.release(at as usize);
-            self.next = at + Self::STEP;
+        let at = (frame.as_ptr() as usize).wrapping_sub(opened.bytes().as_ptr() as usize);
+        if (at as u64) < self.total && self.pace.due(at) {
+            progress(at as u64, self.total);
+            opened.release(at);
         }
     }
 }

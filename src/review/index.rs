@@ -38,8 +38,6 @@ const MAX_OVERVIEW_LEAVES: usize = 64;
 const FIRST_BUCKET_US: u64 = 10_000;
 /// Spacing of the kept track points.
 const TRACK_STEP_US: u64 = 1_000_000;
-/// How much of the file is read between progress reports and page releases.
-const SCAN_STEP: usize = 8 * 1024 * 1024;
 
 const HEARTBEAT: u32 = 0;
 const STATUSTEXT: u32 = 253;
@@ -391,7 +389,7 @@ impl FlightIndex {
     ) -> Self {
         let mut builder = Builder::new();
         let mut reader = TlogReader::new(bytes);
-        let mut next_report = SCAN_STEP;
+        let mut pace = super::open::Pace::from(0);
         while let Some(item) = reader.next() {
             match item {
                 TlogItem::Frame {
@@ -404,10 +402,9 @@ impl FlightIndex {
                 TlogItem::Frame { .. } => {}
                 TlogItem::CrcError { .. } => builder.index.crc_errors += 1,
             }
-            if reader.position() >= next_report {
+            if pace.due(reader.position()) {
                 progress(reader.position() as u64, bytes.len() as u64);
                 release(reader.position());
-                next_report = reader.position() + SCAN_STEP;
             }
         }
         progress(bytes.len() as u64, bytes.len() as u64);

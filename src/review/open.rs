@@ -48,6 +48,34 @@ impl Opened {
     }
 }
 
+/// Bytes a long read moves on between two reports and page releases.
+pub const SCAN_STEP: usize = 8 * 1024 * 1024;
+
+/// Paces a long read over a file: due once every [`SCAN_STEP`] bytes it moves on. Index builds,
+/// exports, plot reads and replay all report progress and let pages go by it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    next: usize,
+}
+
+impl Pace {
+    /// A read starting at `from`.
+    pub fn from(from: usize) -> Self {
+        Self {
+            next: from.saturating_add(SCAN_STEP),
+        }
+    }
+
+    /// Whether the read, now at `at`, is a step past the last time it was due.
+    pub fn due(&mut self, at: usize) -> bool {
+        let due = at >= self.next;
+        if due {
+            self.next = at.saturating_add(SCAN_STEP);
+        }
+        due
+    }
+}
+
 /// Hands memory the allocator holds but no longer uses back to the OS (after loading an index
 /// or seeking, whose temporaries would otherwise stay in the process's resident set).
 pub fn trim_heap() {

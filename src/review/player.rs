@@ -48,9 +48,6 @@ impl Default for Speed {
     }
 }
 
-/// Bytes replayed between two releases of the log's mapped pages.
-const RELEASE_STEP: u64 = 8 * 1024 * 1024;
-
 /// A frame handed to the view: what a live session's message event carries.
 pub struct Played {
     pub time_us: u64,
@@ -71,8 +68,8 @@ pub struct Player {
     pub time_us: u64,
     /// The record to read next.
     next_offset: u64,
-    /// Where the mapped pages were last let go up to.
-    released_upto: u64,
+    /// When to let the mapped pages behind the replay go.
+    pace: super::open::Pace,
     pub playing: bool,
     pub speed: Speed,
 }
@@ -166,7 +163,7 @@ impl Player {
             notices,
             time_us: start,
             next_offset: 0,
-            released_upto: 0,
+            pace: super::open::Pace::from(0),
             playing: false,
             speed: Speed::default(),
         })
@@ -205,17 +202,16 @@ impl Player {
         self.opened.release(usize::MAX);
         self.time_us = time_us;
         self.next_offset = resume;
-        self.released_upto = resume;
+        self.pace = super::open::Pace::from(usize::try_from(resume).unwrap_or(usize::MAX));
         state
     }
 
     /// The next frame, if any, without applying it; moves the read position past it.
     fn next_frame(&mut self) -> Option<Played> {
-        if self.next_offset >= self.released_upto + RELEASE_STEP {
+        let at = usize::try_from(self.next_offset).unwrap_or(usize::MAX);
+        if self.pace.due(at) {
             // Playing through a long log: its pages behind the replay go.
-            self.released_upto = self.next_offset;
-            self.opened
-                .release(usize::try_from(self.next_offset).unwrap_or(usize::MAX));
+            self.opened.release(at);
         }
         let bytes = self.opened.bytes();
         let start = usize::try_from(self.next_offset).ok()?;

@@ -50,9 +50,6 @@ pub fn samples(
     samples_releasing(bytes, index, fields, (from_us, to_us), &mut |_| {})
 }
 
-/// Bytes read between two calls of `release`.
-const RELEASE_STEP: usize = 8 * 1024 * 1024;
-
 /// [`samples`], calling `release(upto)` as the read moves on (so that a memory-mapped log's
 /// pages behind it can be dropped).
 pub fn samples_releasing(
@@ -70,11 +67,10 @@ pub fn samples_releasing(
         return out;
     };
     let mut reader = TlogReader::at(bytes, start.min(bytes.len()));
-    let mut next_release = start + RELEASE_STEP;
+    let mut pace = super::open::Pace::from(start);
     while let Some(item) = reader.next() {
-        if reader.position() >= next_release {
+        if pace.due(reader.position()) {
             release(reader.position());
-            next_release = reader.position() + RELEASE_STEP;
         }
         let TlogItem::Frame {
             time_us,
