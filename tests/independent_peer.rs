@@ -79,17 +79,24 @@ fn counts(value: &serde_json::Value) -> BTreeMap<String, u64> {
     serde_json::from_value(value.clone()).unwrap()
 }
 
+/// pymavlink writes a tlog of many message types with random values (seeded) to `out`.
+fn pymavlink_writes_tlog(python: &str, out: &Path, seed: u32) {
+    let status = Command::new(python)
+        .arg(peer_script())
+        .arg("write-tlog")
+        .arg(out)
+        .arg(seed.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 #[test]
 fn a_tlog_written_by_pymavlink_gives_pymavlinks_counts() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let tlog = dir.path().join("pymavlink.tlog");
-    let status = Command::new(&python)
-        .arg(peer_script())
-        .args(["write-tlog", tlog.to_str().unwrap(), "17"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    pymavlink_writes_tlog(&python, &tlog, 17);
     let theirs = pymavlink_counts(&python, &tlog);
     let ours = info(&tlog);
     assert_eq!(counts(&ours["messages"]), theirs);
@@ -251,12 +258,7 @@ fn csv_exports_equal_mavlogdump_byte_for_byte() {
     // Real logs from other ground stations, and a log pymavlink itself wrote with random values
     // in every field of every message type.
     let written = dir.path().join("pymavlink-written.tlog");
-    let status = Command::new(&python)
-        .arg(peer_script())
-        .args(["write-tlog", written.to_str().unwrap(), "23"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    pymavlink_writes_tlog(&python, &written, 23);
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tlogs");
     for (file, min_len) in [
         ("ahmadkhanfar_TLOG_test.tlog", 1000),
