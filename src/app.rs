@@ -54,6 +54,7 @@ impl DemoVehicle {
                     faults: sim::Faults::default(),
                     seed: 1,
                     duration: None,
+                    demo_pilot: true,
                 };
                 let result = sim::run_on_pty(
                     &options,
@@ -619,6 +620,7 @@ impl AirlockApp {
             duration: None,
             act_as_gcs: true,
             forward: None,
+            inject: None,
         };
         let ctx = self.ctx.clone();
         match SessionHandle::spawn(config, Box::new(move || ctx.request_repaint())) {
@@ -629,6 +631,19 @@ impl AirlockApp {
             }
             Err(error) => self.problem(format!("cannot start the link: {error}")),
         }
+    }
+
+    /// Sends an operator's request to the vehicle; its outcome comes back as session events.
+    fn request(&mut self, action: crate::protocol::services::Action) {
+        let Some(session) = &self.session else {
+            self.problem(format!("{}: not sent: not connected", action.describe()));
+            return;
+        };
+        let id = session.request(crate::protocol::services::Request {
+            target: None,
+            action: action.clone(),
+        });
+        self.view.requests.asked(id, action, self.view.now_mono_us);
     }
 
     fn disconnect(&mut self) {
@@ -693,7 +708,7 @@ impl AirlockApp {
                 {
                     self.view.vehicle.link.reconnects += 1;
                 }
-                if state == LinkState::Disconnected {
+                if matches!(state, LinkState::Disconnected | LinkState::Failed { .. }) {
                     self.view.session_running = false;
                 }
                 self.view.link_state = state;
@@ -721,6 +736,7 @@ impl AirlockApp {
             SessionEvent::Framing(stats) => self.view.framing = stats,
             SessionEvent::Recorded { bytes } => self.view.recorded_bytes = bytes,
             SessionEvent::Problem(text) => self.problem(text),
+            SessionEvent::Service(event) => self.view.requests.apply(&event),
             SessionEvent::Closed(_) => {
                 self.view.session_running = false;
                 self.view.link_state = LinkState::Disconnected;
@@ -820,6 +836,7 @@ impl AirlockApp {
                 self.view.export_status = None;
             }
             UiAction::Export(form) => self.pick(Picked::Export(form), false),
+            UiAction::Request(action) => self.request(action),
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {
                     self.problem(format!("cannot open {}: {error}", dir.display()));

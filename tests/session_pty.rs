@@ -79,6 +79,7 @@ fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
         duration: None,
         act_as_gcs: true,
         forward: None,
+        inject: None,
     };
     let session = std::thread::spawn(move || {
         session::run(&config, &control, &mut |event| {

@@ -186,10 +186,9 @@ impl FlightRecord {
         Ok(time)
     }
 
-    /// Records a link event as a JSON object.
-    pub fn record_event(&mut self, link: u8, event: &serde_json::Value) -> std::io::Result<()> {
-        let text = event.to_string();
-        self.record(RecordKind::Event, link, text.as_bytes())
+    /// Records a link event.
+    pub fn record_event(&mut self, link: u8, event: &super::LinkEvent) -> std::io::Result<()> {
+        self.record(RecordKind::Event, link, &event.to_json())
             .map(drop)
     }
 

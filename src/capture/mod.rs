@@ -4,6 +4,7 @@
 //! This module owns file formats and durability (when bytes reach the OS and the disk). It never
 //! parses MAVLink and never deletes a flight.
 
+pub mod event;
 pub mod flight;
 pub mod raw;
 pub mod tlog;
@@ -13,6 +14,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+pub use event::LinkEvent;
 pub use flight::{FlightCounts, FlightMeta, FlightRecord, FlightSource, VehicleSeen};
 
 /// File name of the raw capture inside a flight folder.

@@ -66,6 +66,40 @@ pub enum LinkError {
     Refused(#[from] crate::privacy::Refused),
 }
 
+impl LinkError {
+    /// Whether the error means the device went away (unplugged, closed, hung up), so that
+    /// reconnecting is the cure. Errors that say the program misused the port (a bad file
+    /// descriptor, an invalid argument, no permission) are not: retrying would not help.
+    pub fn is_disconnect(&self) -> bool {
+        match self {
+            Self::Open { .. } => true,
+            Self::Refused(_) => false,
+            Self::Lost(error) => !matches!(
+                error.raw_os_error(),
+                Some(
+                    libc::EBADF
+                        | libc::EINVAL
+                        | libc::EFAULT
+                        | libc::ENOTTY
+                        | libc::EPERM
+                        | libc::EACCES
+                        | libc::ENOMEM
+                        | libc::ENOSYS
+                )
+            ),
+        }
+    }
+
+    /// Whether a write gave up waiting (the other side is not taking bytes): the bytes were
+    /// not all sent, but the link is still there.
+    pub fn is_stalled(&self) -> bool {
+        matches!(self, Self::Lost(error) if matches!(
+            error.kind(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+        ))
+    }
+}
+
 /// Opens a port by name: a network spec (`tcp:`, `udp:`, `udpout:`) asks the privacy module for
 /// a permit first; anything else is a serial device.
 pub fn open(port: &str, baud: u32) -> Result<Box<dyn Link>, LinkError> {

@@ -7,8 +7,10 @@ pub mod dialect;
 pub mod fields;
 pub mod frame;
 pub mod leaves;
+pub mod modes;
 pub mod outgoing;
 pub mod sequence;
+pub mod services;
 pub mod tally;
 
 pub use dialect::MavMessage;

@@ -70,14 +70,16 @@ pub fn gcs_heartbeat() -> MavMessage {
 /// Telemetry a ground station asks an ArduPilot vehicle for: (stream, rate in Hz).
 ///
 /// REQUEST_DATA_STREAM is deprecated in MAVLink but is what ArduPilot's stream groups obey.
+/// EXTRA3 carries EKF_STATUS_REPORT, which tells when the vehicle can fly.
 #[allow(deprecated)]
-pub const TELEMETRY_STREAMS: [(apm::MavDataStream, u16); 6] = [
+pub const TELEMETRY_STREAMS: [(apm::MavDataStream, u16); 7] = [
     (apm::MavDataStream::MAV_DATA_STREAM_RAW_SENSORS, 2),
     (apm::MavDataStream::MAV_DATA_STREAM_EXTENDED_STATUS, 2),
     (apm::MavDataStream::MAV_DATA_STREAM_RC_CHANNELS, 2),
     (apm::MavDataStream::MAV_DATA_STREAM_POSITION, 5),
     (apm::MavDataStream::MAV_DATA_STREAM_EXTRA1, 10),
     (apm::MavDataStream::MAV_DATA_STREAM_EXTRA2, 5),
+    (apm::MavDataStream::MAV_DATA_STREAM_EXTRA3, 1),
 ];
 
 /// REQUEST_DATA_STREAM messages asking `target` for the usual telemetry.

@@ -8,7 +8,7 @@ use super::walk::{walk_capture, CaptureEvent};
 use super::ReviewError;
 use crate::capture::flight::is_being_recorded;
 use crate::capture::raw::RecordKind;
-use crate::capture::{FlightCounts, FlightMeta};
+use crate::capture::{FlightCounts, FlightMeta, LinkEvent};
 use crate::protocol::frame::{FramerStats, Parsed};
 use crate::protocol::{self, Tally};
 use crate::session::counts_of;
@@ -100,17 +100,15 @@ pub fn tally_capture(bytes: &[u8]) -> (Tally, FramerStats, Summary) {
             match record.kind {
                 RecordKind::Rx => summary.bytes_rx += record.data.len() as u64,
                 RecordKind::Tx => summary.bytes_tx += record.data.len() as u64,
-                RecordKind::Event => {
-                    let event: serde_json::Value =
-                        serde_json::from_slice(record.data).unwrap_or_default();
-                    if event["event"] == "open" {
+                RecordKind::Event => match LinkEvent::parse(record.data) {
+                    Some(LinkEvent::Open { port, baud, .. }) => {
                         opens += 1;
-                        summary.port = event["port"].as_str().map(str::to_owned);
-                    }
-                    if let Some(baud) = event["baud"].as_u64().and_then(|b| u32::try_from(b).ok()) {
+                        summary.port = Some(port);
                         summary.baud = Some(baud);
                     }
-                }
+                    Some(LinkEvent::Baud { baud, .. }) => summary.baud = Some(baud),
+                    _ => {}
+                },
             }
         }
         CaptureEvent::Parsed {

@@ -1,7 +1,7 @@
 //! Replaying a raw capture through the same framing as the live session.
 
 use crate::capture::raw::{Damage, RawRecord, RecordIter, RecordKind};
-use crate::capture::Timestamp;
+use crate::capture::{LinkEvent, Timestamp};
 use crate::protocol::frame::{FramerStats, Parsed};
 use crate::protocol::Framer;
 
@@ -84,12 +84,5 @@ pub fn walk_capture(bytes: &[u8], on: &mut impl FnMut(CaptureEvent<'_>)) -> Walk
 /// The live session restarts framing when the link is lost and when auto-baud moves to another
 /// rate (not when it settles on the rate it is at).
 fn resets_framing(data: &[u8]) -> bool {
-    let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) else {
-        return false;
-    };
-    match event["event"].as_str() {
-        Some("lost") => true,
-        Some("baud") => event["detected"] != true,
-        _ => false,
-    }
+    LinkEvent::parse(data).is_some_and(|event| event.resets_framing())
 }

@@ -9,25 +9,36 @@
 pub mod ports;
 mod recorder;
 
-pub use recorder::{counts_of, run, Control, FlightDir, SessionConfig};
+pub use recorder::{counts_of, run, Control, FlightDir, InjectedFault, SessionConfig};
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::capture::FlightMeta;
+use crate::protocol::services::{Outcome, Request, RequestId, ServiceEvent};
 use crate::protocol::{FrameHeader, MavMessage};
 
 /// What the link is doing, in the operator's words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {
     Connecting,
-    DetectingBaud { trying: u32 },
-    Connected { baud: u32 },
-    Lost { reason: String },
+    DetectingBaud {
+        trying: u32,
+    },
+    Connected {
+        baud: u32,
+    },
+    Lost {
+        reason: String,
+    },
     Disconnected,
+    /// The session stopped on an error it could not recover from.
+    Failed {
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for LinkState {
@@ -39,6 +50,7 @@ impl std::fmt::Display for LinkState {
             Self::Connected { baud } => write!(f, "connected at {baud} baud"),
             Self::Lost { .. } => f.write_str("link lost — reconnecting"),
             Self::Disconnected => f.write_str("disconnected"),
+            Self::Failed { reason } => write!(f, "disconnected — {reason}"),
         }
     }
 }
@@ -70,6 +82,8 @@ pub enum SessionEvent {
     },
     /// Something went wrong that the operator must know (e.g. the disk is full).
     Problem(String),
+    /// A request's progress or its outcome.
+    Service(ServiceEvent),
     /// The flight was closed; the session is over.
     Closed(Box<FlightMeta>),
 }
@@ -77,14 +91,21 @@ pub enum SessionEvent {
 /// What the operator asks the session to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Send a message to the vehicle.
-    Send(Box<MavMessage>),
+    /// Ask the vehicle for something; the outcome comes back as a [`SessionEvent::Service`].
+    Request(RequestId, Request),
 }
+
+/// The way into a running worker: closed (set to `None`) by the worker when it ends, under the
+/// lock, so that a command is either taken by the worker or answered by the handle, never lost.
+type CommandGate = Arc<Mutex<Option<Sender<Command>>>>;
 
 /// A session running on its own thread.
 pub struct SessionHandle {
     pub events: Receiver<SessionEvent>,
-    commands: Sender<Command>,
+    /// To answer requests for a session that has ended.
+    event_tx: Sender<SessionEvent>,
+    commands: CommandGate,
+    next_request: AtomicU64,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -94,33 +115,74 @@ impl SessionHandle {
     pub fn spawn(config: SessionConfig, waker: Box<dyn Fn() + Send>) -> std::io::Result<Self> {
         let (event_tx, events) = crossbeam_channel::unbounded();
         let (commands, command_rx) = crossbeam_channel::unbounded();
+        let gate: CommandGate = Arc::new(Mutex::new(Some(commands)));
         let stop = Arc::new(AtomicBool::new(false));
         let control = Control {
             stop: stop.clone(),
             commands: command_rx,
         };
+        let worker_events = event_tx.clone();
+        let worker_gate = gate.clone();
         let thread = std::thread::Builder::new()
             .name("airlock-session".into())
             .spawn(move || {
-                let mut emit = |event: SessionEvent| {
-                    let _ = event_tx.send(event);
+                let emit = |event: SessionEvent| {
+                    let _ = worker_events.send(event);
                     waker();
                 };
-                if let Err(error) = run(&config, &control, &mut emit) {
-                    emit(SessionEvent::Problem(format!("{error:#}")));
-                    emit(SessionEvent::Link(LinkState::Disconnected));
+                // A panic must not leave the operator looking at a link that seems alive.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut emit = &emit;
+                    run(&config, &control, &mut emit)
+                }));
+                let failure = match result {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(error)) => Some(format!("{error:#}")),
+                    Err(panic) => Some(format!(
+                        "the link worker stopped on an internal error: {}",
+                        panic_words(panic.as_ref())
+                    )),
+                };
+                // Close the gate, then answer what is still queued: nothing waits in silence.
+                let gate = worker_gate.lock().map(|mut gate| gate.take());
+                drop(gate);
+                let reason = failure
+                    .clone()
+                    .unwrap_or_else(|| "the session has ended".to_owned());
+                for command in control.commands.try_iter() {
+                    let Command::Request(id, _) = command;
+                    emit(not_sent(id, &reason));
+                }
+                if let Some(reason) = failure {
+                    emit(SessionEvent::Link(LinkState::Failed { reason }));
                 }
             })?;
         Ok(Self {
             events,
-            commands,
+            event_tx,
+            commands: gate,
+            next_request: AtomicU64::new(1),
             stop,
             thread: Some(thread),
         })
     }
 
-    pub fn send(&self, command: Command) {
-        let _ = self.commands.send(command);
+    /// Asks the vehicle for something; returns the request's id. Its outcome always comes,
+    /// as a [`SessionEvent::Service`] event — at once when the session has ended.
+    pub fn request(&self, request: Request) -> RequestId {
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let sent = match self.commands.lock() {
+            Ok(gate) => gate
+                .as_ref()
+                .is_some_and(|commands| commands.send(Command::Request(id, request)).is_ok()),
+            Err(_) => false,
+        };
+        if !sent {
+            let _ = self
+                .event_tx
+                .send(not_sent(id, "the session has ended: connect again"));
+        }
+        id
     }
 
     /// Asks the session to close its flight and stop; does not wait.
@@ -135,6 +197,24 @@ impl SessionHandle {
             let _ = thread.join();
         }
     }
+}
+
+fn not_sent(id: RequestId, reason: &str) -> SessionEvent {
+    SessionEvent::Service(ServiceEvent::Finished {
+        id,
+        outcome: Outcome::NotSent {
+            reason: reason.to_owned(),
+        },
+    })
+}
+
+/// The message of a panic, for the operator.
+fn panic_words(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 impl Drop for SessionHandle {

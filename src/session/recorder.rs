@@ -1,4 +1,6 @@
-//! The session loop: link → raw capture → framer → tlog, decoder, events.
+//! The session loop: link → raw capture → framer → tlog, decoder, services, events; and
+//! services → raw capture → tlog → link. It does I/O only: what to send and when is the
+//! protocol services' business ([`Hub`]).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,25 +9,25 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use crossbeam_channel::Receiver;
-use serde_json::json;
 
 use super::{Command, LinkState, SessionEvent};
 use crate::capture::raw::RecordKind;
-use crate::capture::{FlightCounts, FlightMeta, FlightRecord, FlightSource, VehicleSeen};
+use crate::capture::{
+    FlightCounts, FlightMeta, FlightRecord, FlightSource, LinkEvent, VehicleSeen,
+};
 use crate::link::{
     self, Baud, Link, LinkError, NetLink, NetSpec, SerialLink, UdpForward, AUTO_BAUD_RATES,
     RETRY_INTERVAL,
 };
 use crate::privacy::{self, NetworkPermit};
 use crate::protocol::frame::{FramerStats, Parsed};
-use crate::protocol::{self, outgoing, Framer, MavMessage, Outgoing, Tally};
+use crate::protocol::services::{Hub, Outcome, ServiceEvent};
+use crate::protocol::{self, Framer, MavMessage, Outgoing, Tally};
 
 /// How long auto-baud listens at one rate for valid frames.
 const BAUD_WINDOW: Duration = Duration::from_millis(2200);
 /// Valid frames needed at a rate to choose it (a single one could be chance).
 const BAUD_FRAMES_NEEDED: u64 = 2;
-/// How often the ground station's heartbeat goes out.
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// How often counters are reported.
 const REPORT_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -52,6 +54,19 @@ pub struct SessionConfig {
     /// Also send every received frame to this UDP address (`HOST:PORT`), and pass what comes
     /// back to the vehicle: a second ground station. A network feature.
     pub forward: Option<String>,
+    /// For tests of the failure paths only: a fault the worker injects into itself.
+    #[doc(hidden)]
+    pub inject: Option<InjectedFault>,
+}
+
+/// A fault a test makes the worker suffer, to check that it reaches the operator.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectedFault {
+    /// The worker panics this long after it starts.
+    PanicAfter(Duration),
+    /// Reads fail with this OS error (`errno`) from this long after the start.
+    ReadErrorAfter(Duration, i32),
 }
 
 /// How the owner steers a running session.
@@ -80,15 +95,17 @@ struct Session<'a, E: FnMut(SessionEvent)> {
     tx: Framer,
     tally: Tally,
     outgoing: Outgoing,
+    hub: Hub,
     link: Option<Box<dyn Link>>,
     usb_serial: Option<String>,
     state: LinkState,
     baud: BaudSearch,
     next_attempt: Instant,
-    last_heartbeat: Option<Instant>,
     last_report: Instant,
-    streams_requested: Vec<u8>,
+    started: Instant,
     write_failing: bool,
+    /// A send to the port is failing (reported once per run of failures).
+    send_failing: bool,
     connected_once: bool,
     emit: &'a mut E,
 }
@@ -148,33 +165,41 @@ pub fn run(
         tx: Framer::new(),
         tally: Tally::default(),
         outgoing: Outgoing::default(),
+        hub: Hub::new(config.act_as_gcs),
         link: None,
         usb_serial: None,
         state: LinkState::Connecting,
         baud,
         next_attempt: Instant::now(),
-        last_heartbeat: None,
         last_report: Instant::now(),
-        streams_requested: Vec::new(),
+        started: Instant::now(),
         write_failing: false,
+        send_failing: false,
         connected_once: false,
         emit,
     };
     (session.emit)(SessionEvent::Link(LinkState::Connecting));
-    let started = Instant::now();
     let mut buf = vec![0u8; 4096];
     while !control.stop.load(Ordering::SeqCst)
         && config
             .duration
-            .is_none_or(|limit| started.elapsed() < limit)
+            .is_none_or(|limit| session.started.elapsed() < limit)
     {
-        session.turn(control, &mut buf);
+        if let Err(error) = session.turn(control, &mut buf) {
+            return session.fail(&error);
+        }
     }
-    session.close()
+    session.close("the session closed")
 }
 
 impl<E: FnMut(SessionEvent)> Session<'_, E> {
-    fn turn(&mut self, control: &Control, buf: &mut [u8]) {
+    /// One turn of the loop; an error is one the session cannot go on after.
+    fn turn(&mut self, control: &Control, buf: &mut [u8]) -> Result<(), LinkError> {
+        if let Some(InjectedFault::PanicAfter(after)) = self.config.inject {
+            if self.started.elapsed() >= after {
+                panic!("injected worker panic (test build)");
+            }
+        }
         if self.link.is_none() {
             if Instant::now() >= self.next_attempt {
                 self.connect();
@@ -184,21 +209,28 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 if let Ok(command) = control.commands.recv_timeout(link::READ_TIMEOUT) {
                     self.run_command(command);
                 }
+                self.service_tick();
                 self.housekeeping();
-                return;
+                return Ok(());
             }
         }
         while let Ok(command) = control.commands.try_recv() {
             self.run_command(command);
         }
-        let result = match self.link.as_mut() {
-            Some(link) => link.read(buf),
-            None => Ok(0),
+        let result = match (self.link.as_mut(), self.config.inject) {
+            (Some(_), Some(InjectedFault::ReadErrorAfter(after, errno)))
+                if self.started.elapsed() >= after =>
+            {
+                Err(LinkError::Lost(std::io::Error::from_raw_os_error(errno)))
+            }
+            (Some(link), _) => link.read(buf),
+            (None, _) => Ok(0),
         };
         match result {
             Ok(0) => {}
             Ok(count) => self.on_rx(&buf[..count]),
-            Err(error) => self.lose_link(&error),
+            Err(error) if error.is_disconnect() => self.lose_link(&error),
+            Err(error) => return Err(error),
         }
         let returned = self
             .forward
@@ -206,11 +238,13 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             .map_or(0, |forward| forward.receive(buf));
         if returned > 0 {
             let bytes = buf[..returned].to_vec();
-            self.send_bytes(&bytes);
+            // A failure is recorded and reported by send_bytes; the other station retries.
+            let _ = self.send_bytes(&bytes);
         }
         self.search_baud();
-        self.act_as_gcs();
+        self.service_tick();
         self.housekeeping();
+        Ok(())
     }
 
     fn current_baud(&self) -> u32 {
@@ -246,15 +280,13 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 let source = &mut self.record.meta_mut().source;
                 source.usb_serial = self.usb_serial.clone();
                 source.description = Some(info.description());
-                self.event(json!({
-                    "event": "open",
-                    "port": info.path,
-                    "baud": baud,
-                    "description": info.description(),
-                    "usb_serial": info.usb_serial,
-                }));
+                self.event(&LinkEvent::Open {
+                    port: info.path.clone(),
+                    baud,
+                    description: info.description(),
+                    usb_serial: info.usb_serial.clone(),
+                });
                 self.link = Some(link);
-                self.streams_requested.clear();
                 if let BaudSearch::Trying {
                     since,
                     frames_before,
@@ -292,7 +324,11 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
 
     fn lose_link(&mut self, error: &LinkError) {
         self.link = None;
-        self.event(json!({ "event": "lost", "error": error.to_string() }));
+        self.event(&LinkEvent::Lost {
+            error: error.to_string(),
+        });
+        self.hub.link_lost(&error.to_string());
+        self.pump();
         self.flush_rx();
         self.next_attempt = Instant::now();
         self.set_state(LinkState::Lost {
@@ -316,7 +352,10 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         if self.rx.stats().frames >= frames_before + BAUD_FRAMES_NEEDED {
             self.baud = BaudSearch::Found(baud);
             self.record.meta_mut().source.baud = Some(baud);
-            self.event(json!({ "event": "baud", "baud": baud, "detected": true }));
+            self.event(&LinkEvent::Baud {
+                baud,
+                detected: true,
+            });
             self.set_state(LinkState::Connected { baud });
         } else if since.elapsed() >= BAUD_WINDOW {
             let next = AUTO_BAUD_RATES[(index + 1) % AUTO_BAUD_RATES.len()];
@@ -330,7 +369,10 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 since: Instant::now(),
                 frames_before: self.rx.stats().frames,
             };
-            self.event(json!({ "event": "baud", "baud": next, "detected": false }));
+            self.event(&LinkEvent::Baud {
+                baud: next,
+                detected: false,
+            });
             match result {
                 Ok(()) => self.set_state(LinkState::DetectingBaud { trying: next }),
                 Err(error) => self.lose_link(&error),
@@ -338,65 +380,66 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         }
     }
 
-    fn act_as_gcs(&mut self) {
-        if !self.config.act_as_gcs || !matches!(self.state, LinkState::Connected { .. }) {
-            return;
-        }
-        if self
-            .last_heartbeat
-            .is_none_or(|last| last.elapsed() >= HEARTBEAT_INTERVAL)
-        {
-            self.last_heartbeat = Some(Instant::now());
-            self.send(&outgoing::gcs_heartbeat());
-        }
-        let autopilots: Vec<(u8, u8, String)> = self
-            .tally
-            .senders
-            .iter()
-            .filter(|(&(system, _), _)| !self.streams_requested.contains(&system))
-            .map(|(&(system, component), sender)| (system, component, sender.autopilot.clone()))
-            .collect();
-        for (system, component, autopilot) in autopilots {
-            if autopilot == "MAV_AUTOPILOT_ARDUPILOTMEGA" {
-                for request in outgoing::request_telemetry(system, component) {
-                    self.send(&request);
+    /// The monotonic time the services run on (the flight's clock).
+    fn now_us(&self) -> u64 {
+        self.record.now().mono_us
+    }
+
+    fn service_tick(&mut self) {
+        let now_us = self.now_us();
+        self.hub.tick(now_us);
+        self.pump();
+    }
+
+    /// Sends what the services want sent and reports what they say.
+    fn pump(&mut self) {
+        while let Some(outbound) = self.hub.poll_transmit() {
+            if let Err(reason) = self.send(&outbound.message) {
+                if let Some(id) = outbound.request {
+                    self.hub.abandon(id, Outcome::NotSent { reason });
                 }
-                self.streams_requested.push(system);
             }
+        }
+        while let Some(event) = self.hub.poll_event() {
+            if let ServiceEvent::Finished { id, outcome } = &event {
+                self.event(&LinkEvent::Outcome {
+                    id: *id,
+                    accepted: outcome.is_accepted(),
+                    outcome: outcome.to_string(),
+                });
+            }
+            (self.emit)(SessionEvent::Service(event));
         }
     }
 
     fn run_command(&mut self, command: Command) {
         match command {
-            Command::Send(message) => {
-                if self.link.is_some() {
-                    self.send(&message);
-                } else {
-                    (self.emit)(SessionEvent::Problem(
-                        "not connected: the command was not sent".to_owned(),
-                    ));
-                }
+            Command::Request(id, request) => {
+                // On disk before anything of it is on the wire.
+                self.event(&LinkEvent::Request {
+                    id,
+                    target: request.target.map(|t| t.to_string()),
+                    action: request.action.describe(),
+                });
+                let now_us = self.now_us();
+                self.hub.submit(now_us, id, request);
+                self.pump();
             }
         }
     }
 
-    fn send(&mut self, message: &MavMessage) {
+    fn send(&mut self, message: &MavMessage) -> Result<(), String> {
         let bytes = self.outgoing.encode(message);
-        self.send_bytes(&bytes);
+        self.send_bytes(&bytes)
     }
 
-    /// Writes bytes to the vehicle, recording them first like every other byte.
-    fn send_bytes(&mut self, bytes: &[u8]) {
-        let result = match self.link.as_mut() {
-            Some(link) => link.write_all(bytes),
-            None => return,
-        };
+    /// Writes bytes to the vehicle, recording them first like every other byte: a frame is on
+    /// disk before it is on the wire. A write that fails is recorded as failed and reported.
+    fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if self.link.is_none() {
+            return Err("the link is not connected".to_owned());
+        }
         let time = self.record_bytes(RecordKind::Tx, bytes);
-        (self.emit)(SessionEvent::Bytes {
-            mono_us: time.mono_us,
-            rx: 0,
-            tx: bytes.len(),
-        });
         let Self {
             tx, tally, record, ..
         } = self;
@@ -410,8 +453,35 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             }
         });
         self.note_write(tlog_error.map_or(Ok(()), Err));
-        if let Err(error) = result {
-            self.lose_link(&error);
+        let result = match self.link.as_mut() {
+            Some(link) => link.write_all(bytes),
+            None => Ok(()),
+        };
+        (self.emit)(SessionEvent::Bytes {
+            mono_us: time.mono_us,
+            rx: 0,
+            tx: if result.is_ok() { bytes.len() } else { 0 },
+        });
+        match result {
+            Ok(()) => {
+                self.send_failing = false;
+                Ok(())
+            }
+            Err(error) => {
+                let words = format!("cannot write to the port: {error}");
+                self.event(&LinkEvent::WriteFailed {
+                    bytes: bytes.len() as u64,
+                    error: error.to_string(),
+                });
+                if !self.send_failing {
+                    self.send_failing = true;
+                    (self.emit)(SessionEvent::Problem(words.clone()));
+                }
+                if !error.is_stalled() {
+                    self.lose_link(&error);
+                }
+                Err(words)
+            }
         }
     }
 
@@ -438,6 +508,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             record,
             emit,
             forward,
+            hub,
             ..
         } = self;
         let mut tlog_error = None;
@@ -458,6 +529,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 match protocol::decode(&header, bytes) {
                     Ok(message) => {
                         tally.on_decoded(&header, &message);
+                        hub.on_message(time.mono_us, &header, &message);
                         emit(SessionEvent::Message {
                             wall_us: time.wall_us,
                             mono_us: time.mono_us,
@@ -474,6 +546,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             None => rx.flush(&mut on_item),
         }
         self.note_write(tlog_error.map_or(Ok(()), Err));
+        self.pump();
     }
 
     fn record_bytes(&mut self, kind: RecordKind, data: &[u8]) -> crate::capture::Timestamp {
@@ -490,8 +563,8 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         }
     }
 
-    fn event(&mut self, event: serde_json::Value) {
-        let result = self.record.record_event(0, &event);
+    fn event(&mut self, event: &LinkEvent) {
+        let result = self.record.record_event(0, event);
         self.note_write(result);
     }
 
@@ -517,6 +590,12 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     }
 
     fn set_state(&mut self, state: LinkState) {
+        if matches!(state, LinkState::Connected { .. })
+            && !matches!(self.state, LinkState::Connected { .. })
+        {
+            let now_us = self.now_us();
+            self.hub.link_up(now_us);
+        }
         if self.state != state {
             self.state = state.clone();
             (self.emit)(SessionEvent::Link(state));
@@ -535,9 +614,23 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         }
     }
 
-    fn close(mut self) -> anyhow::Result<FlightMeta> {
+    /// The worker cannot go on: the failure is recorded, requests end, the flight is closed,
+    /// and the owner hears *disconnected* with the reason.
+    fn fail(mut self, error: &LinkError) -> anyhow::Result<FlightMeta> {
+        let reason = error.to_string();
+        self.event(&LinkEvent::Failed {
+            error: reason.clone(),
+        });
+        (self.emit)(SessionEvent::Problem(format!("the link failed: {reason}")));
+        self.close(&reason)?;
+        Err(anyhow::anyhow!("the link failed: {reason}"))
+    }
+
+    fn close(mut self, reason: &str) -> anyhow::Result<FlightMeta> {
+        self.hub.link_lost(reason);
+        self.pump();
         if self.link.take().is_some() {
-            self.event(json!({ "event": "close" }));
+            self.event(&LinkEvent::Close);
         }
         self.flush_rx();
         self.record.meta_mut().counts = counts_of(&self.tally, &self.rx.stats());

@@ -13,6 +13,7 @@ pub fn link_words(state: &LinkState) -> (String, egui::Color32) {
         LinkState::Connecting | LinkState::DetectingBaud { .. } => theme::WARN,
         LinkState::Lost { .. } => theme::BAD,
         LinkState::Disconnected => theme::MUTED,
+        LinkState::Failed { .. } => theme::BAD,
     };
     (state.to_string(), colour)
 }

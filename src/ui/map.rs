@@ -48,6 +48,74 @@ pub struct MapTiles<'a, 't> {
     pub flight: Option<&'a [crate::review::index::IndexedPoint]>,
     /// A place to point at (the time under the pointer in the flight plot).
     pub cursor: Option<(f64, f64)>,
+    /// Where the operator picked "Go here" (right-click or long-press), and where the vehicle
+    /// was last sent: the target marker and the line to it.
+    pub go_here: Option<&'a mut Option<(f64, f64)>>,
+    pub target: Option<(f64, f64)>,
+}
+
+/// Latitude and longitude of a point `east_m`, `north_m` from a reference (inverse of [`local_m`]).
+pub fn from_local_m(ref_lat: f64, ref_lon: f64, east_m: f64, north_m: f64) -> (f64, f64) {
+    let lat = ref_lat + (north_m / EARTH_RADIUS_M).to_degrees();
+    let lon = ref_lon + (east_m / (EARTH_RADIUS_M * ref_lat.to_radians().cos())).to_degrees();
+    (lat, lon)
+}
+
+/// Offers "Go here" on a right-click or a long press of the map; `at` turns the pointer's
+/// position into latitude and longitude.
+fn go_here_menu(
+    ui: &egui::Ui,
+    response: &egui::Response,
+    go_here: Option<&mut Option<(f64, f64)>>,
+    at: impl Fn(Pos2) -> (f64, f64),
+) {
+    let Some(go_here) = go_here else { return };
+    let id = response.id.with("go-here");
+    if response.secondary_clicked() || response.long_touched() {
+        if let Some(pos) = response.interact_pointer_pos() {
+            ui.data_mut(|d| d.insert_temp(id, at(pos)));
+        }
+    }
+    response.context_menu(|ui| {
+        let picked: Option<(f64, f64)> = ui.data(|d| d.get_temp(id));
+        if let Some((lat, lon)) = picked {
+            if ui
+                .button("Go here")
+                .on_hover_text(format!("{lat:.6}, {lon:.6}: confirm in the command bar"))
+                .clicked()
+            {
+                *go_here = Some((lat, lon));
+                ui.close();
+            }
+        }
+    });
+}
+
+/// The picked point (hollow) and the vehicle's target (filled) with a line from the vehicle.
+fn draw_targets(
+    painter: &egui::Painter,
+    vehicle: Option<Pos2>,
+    picked: Option<Pos2>,
+    target: Option<Pos2>,
+) {
+    if let (Some(from), Some(to)) = (vehicle, target) {
+        painter.line_segment([from, to], Stroke::new(1.5, theme::WARN));
+    }
+    if let Some(at) = target {
+        painter.circle_filled(at, 6.0, theme::WARN);
+        painter.circle_stroke(at, 9.0, Stroke::new(1.5, theme::WARN));
+    }
+    if let Some(at) = picked {
+        painter.circle_stroke(at, 8.0, Stroke::new(2.0, Color32::WHITE));
+        painter.line_segment(
+            [at - vec2(5.0, 0.0), at + vec2(5.0, 0.0)],
+            Stroke::new(1.0, Color32::WHITE),
+        );
+        painter.line_segment(
+            [at - vec2(0.0, 5.0), at + vec2(0.0, 5.0)],
+            Stroke::new(1.0, Color32::WHITE),
+        );
+    }
 }
 
 pub fn panel(
@@ -89,7 +157,8 @@ pub fn panel(
     let position = vehicle
         .position
         .filter(|p| p.lat_deg != 0.0 || p.lon_deg != 0.0);
-    match (map.tiles, position) {
+    let mut map = map;
+    match (map.tiles.take(), position) {
         (Some(tiles), Some(p)) => {
             if settings.map_follow {
                 map.memory.follow_my_position();
@@ -103,10 +172,12 @@ pub fn panel(
                 view,
                 flight: map.flight,
                 cursor: map.cursor,
+                go_here: map.go_here,
+                target: map.target,
             })
             .show(ui, |_, _, _, _| ());
         }
-        _ => grid_map(ui, view, settings, map.flight, map.cursor),
+        _ => grid_map(ui, view, settings, map),
     }
 }
 
@@ -115,16 +186,23 @@ struct Overlay<'a> {
     view: &'a LiveView,
     flight: Option<&'a [crate::review::index::IndexedPoint]>,
     cursor: Option<(f64, f64)>,
+    go_here: Option<&'a mut Option<(f64, f64)>>,
+    target: Option<(f64, f64)>,
 }
 
 impl walkers::Plugin for Overlay<'_> {
     fn run(
         self: Box<Self>,
         ui: &mut egui::Ui,
-        _response: &egui::Response,
+        response: &egui::Response,
         projector: &walkers::Projector,
         _memory: &walkers::MapMemory,
     ) {
+        let picked = self.go_here.as_deref().copied().flatten();
+        go_here_menu(ui, response, self.go_here, |pos| {
+            let p = projector.unproject(pos.to_vec2());
+            (p.y(), p.x())
+        });
         let vehicle = &self.view.vehicle;
         let painter = ui.painter();
         let at = |lat: f64, lon: f64| projector.project(walkers::lat_lon(lat, lon)).to_pos2();
@@ -138,6 +216,12 @@ impl walkers::Plugin for Overlay<'_> {
         if let Some(home) = vehicle.home {
             draw_home(painter, at(home.lat_deg, home.lon_deg));
         }
+        draw_targets(
+            painter,
+            vehicle.position.map(|p| at(p.lat_deg, p.lon_deg)),
+            picked.map(|(lat, lon)| at(lat, lon)),
+            self.target.map(|(lat, lon)| at(lat, lon)),
+        );
         if let Some(p) = vehicle.position {
             draw_vehicle(painter, at(p.lat_deg, p.lon_deg), heading_deg(vehicle));
         }
@@ -228,15 +312,17 @@ fn draw_vehicle(painter: &egui::Painter, at: Pos2, heading_deg: Option<f64>) {
 }
 
 /// The map without tiles: a metric grid around home.
-fn grid_map(
-    ui: &mut egui::Ui,
-    view: &LiveView,
-    settings: &UiSettings,
-    flight: Option<&[crate::review::index::IndexedPoint]>,
-    cursor: Option<(f64, f64)>,
-) {
+fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapTiles<'_, '_>) {
+    let MapTiles {
+        flight,
+        cursor,
+        go_here,
+        target,
+        ..
+    } = map;
+    let picked = go_here.as_deref().copied().flatten();
     let rect = ui.available_rect_before_wrap();
-    let response = ui.allocate_rect(rect, egui::Sense::hover());
+    let response = ui.allocate_rect(rect, egui::Sense::click());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::from_rgb(28, 32, 36));
     let vehicle = &view.vehicle;
@@ -316,6 +402,19 @@ fn grid_map(
     if vehicle.home.is_some() {
         draw_home(&painter, to_screen((0.0, 0.0)));
     }
+    let to_screen_ll = |(lat, lon): (f64, f64)| to_screen(to_local(lat, lon));
+    draw_targets(
+        &painter,
+        position.map(|p| to_screen_ll((p.lat_deg, p.lon_deg))),
+        picked.map(to_screen_ll),
+        target.map(to_screen_ll),
+    );
+    go_here_menu(ui, &response, go_here, |pos| {
+        let offset = pos - rect.center();
+        let east = f64::from(offset.x / pixels_per_m) + centre_m.0;
+        let north = -f64::from(offset.y / pixels_per_m) + centre_m.1;
+        from_local_m(ref_lat, ref_lon, east, north)
+    });
     if let Some(p) = position {
         draw_vehicle(
             &painter,

@@ -4,6 +4,7 @@
 //! end of the frame.
 
 pub mod attitude;
+pub mod commands;
 pub mod connection;
 pub mod fly;
 pub mod inspector;
@@ -60,6 +61,8 @@ pub enum UiAction {
     ShowExport,
     /// Export the flight under review (asks where to save it).
     Export(library::ExportForm),
+    /// Ask the vehicle for something (the operator confirmed by holding the control).
+    Request(crate::protocol::services::Action),
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -92,6 +95,8 @@ pub struct LiveView {
     pub library: Vec<library::LibraryRow>,
     /// The last export's outcome, in words.
     pub export_status: Option<String>,
+    /// The operator's requests to the vehicle and how each went.
+    pub requests: crate::vehicle::requests::RequestLog,
 }
 
 impl Default for LiveView {
@@ -113,6 +118,7 @@ impl Default for LiveView {
             opening: None,
             library: Vec::new(),
             export_status: None,
+            requests: Default::default(),
         }
     }
 }
@@ -266,6 +272,8 @@ pub struct UiState {
     pub export_form: library::ExportForm,
     /// A path typed into the library (for when no file dialog is available).
     pub library_path: String,
+    /// The command bar's altitudes, mode choice and picked point.
+    pub commands: commands::CommandBarState,
 }
 
 /// What the app lends the screen for a frame besides the view: ports and map tiles.
@@ -290,6 +298,11 @@ pub fn live_screen(
         Some(review) => review::bar(ui, review, actions),
         None => connection::bar(ui, view, settings, ports, actions),
     });
+    if view.review.is_none() {
+        egui::Panel::top("commands").show(ui, |ui| {
+            commands::bar(ui, view, &mut state.commands, actions);
+        });
+    }
     if let Some((path, done)) = &view.opening {
         egui::Panel::top("opening").show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -374,12 +387,15 @@ pub fn live_screen(
         let time = state.plot_cursor_us?;
         review.index.track_at(time).map(|p| (p.lat_deg, p.lon_deg))
     });
+    let live = view.review.is_none();
     let map_tiles = map::MapTiles {
         tiles: resources.tiles,
         memory: &mut state.map_memory,
         status: resources.tiles_status,
         flight: view.review.as_ref().map(|r| r.index.track.as_slice()),
         cursor,
+        target: commands::goto_target(view).filter(|_| live),
+        go_here: live.then_some(&mut state.commands.go_here),
     };
     egui::CentralPanel::default_margins().show(ui, |ui| {
         map::panel(ui, view, settings, map_tiles, actions);

@@ -5,8 +5,9 @@
 //! a thread and never names egui: live view, replay and tests all drive it the same way.
 
 pub mod link;
-pub mod modes;
+pub use crate::protocol::modes;
 pub mod rates;
+pub mod requests;
 pub mod statustext;
 
 use mavlink::dialects::ardupilotmega::{self as apm, MavAutopilot, MavModeFlag, MavState, MavType};
@@ -111,6 +112,11 @@ pub struct VehicleState {
     pub battery: Battery,
     pub home: Option<Home>,
     pub sensors_health_ok: Option<bool>,
+    /// The autopilot's own pre-arm checks pass (SYS_STATUS pre-arm bit), where it says.
+    pub prearm_ok: Option<bool>,
+    /// The EKF uses an absolute horizontal position and is not in constant-position mode
+    /// (ArduPilot's EKF_STATUS_REPORT), where it says.
+    pub ekf_position_ok: Option<bool>,
     pub cpu_load_pct: Option<f32>,
     pub status_log: StatusLog,
     pub rates: MessageRates,
@@ -242,6 +248,17 @@ impl VehicleState {
                 let enabled = sys.onboard_control_sensors_enabled;
                 self.sensors_health_ok =
                     Some(sys.onboard_control_sensors_health & enabled == enabled);
+                let prearm = apm::MavSysStatusSensor::MAV_SYS_STATUS_PREARM_CHECK;
+                self.prearm_ok = sys
+                    .onboard_control_sensors_present
+                    .contains(prearm)
+                    .then(|| sys.onboard_control_sensors_health.contains(prearm));
+            }
+            MavMessage::EKF_STATUS_REPORT(ekf) => {
+                self.ekf_position_ok = Some(
+                    ekf.flags.contains(apm::EkfStatusFlags::EKF_POS_HORIZ_ABS)
+                        && !ekf.flags.contains(apm::EkfStatusFlags::EKF_CONST_POS_MODE),
+                );
             }
             MavMessage::BATTERY_STATUS(bat) => {
                 if bat.id != 0 {
@@ -282,6 +299,28 @@ impl VehicleState {
                     .push_chunk(wall_us, header.component_id, text);
             }
             _ => {}
+        }
+    }
+
+    /// Whether the vehicle can arm, by what it says of itself: its pre-arm checks pass, and
+    /// where it has them, a 3-D GPS fix and an EKF that uses it. `Err` names what is missing.
+    pub fn readiness(&self) -> Result<(), String> {
+        let mut missing = Vec::new();
+        match self.prearm_ok {
+            Some(true) => {}
+            Some(false) => missing.push("pre-arm checks failing"),
+            None => missing.push("no pre-arm status yet"),
+        }
+        if self.gps.as_ref().is_some_and(|gps| gps.fix_level < 3) {
+            missing.push("no 3-D GPS fix");
+        }
+        if self.ekf_position_ok == Some(false) {
+            missing.push("EKF has no absolute position");
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(missing.join(", "))
         }
     }
 

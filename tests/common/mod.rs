@@ -62,3 +62,121 @@ pub fn spawn_with_device(command: &mut Command) -> (std::process::Child, String)
         .expect("it prints its device path");
     (child, line.trim().to_owned())
 }
+
+/// What a recorded flight shows of a vehicle flown by `airlock command`.
+#[derive(Debug, Default)]
+pub struct Flown {
+    /// Highest altitude above home of the vehicle (system 1), metres.
+    pub max_alt_rel_m: f64,
+    /// Northernmost latitude, degrees.
+    pub max_lat_deg: f64,
+    /// Whether the vehicle's last heartbeat said armed.
+    pub armed_at_end: Option<bool>,
+    /// Commands (COMMAND_LONG/INT) sent, and COMMAND_ACKs received: (order in the capture,
+    /// command id).
+    pub commands: Vec<(usize, u32)>,
+    pub acks: Vec<(usize, u32)>,
+}
+
+/// Reads a flight folder: the vehicle's altitude, position and armed state from the tlog,
+/// the order of commands and answers from the raw capture.
+pub fn flown(flight: &Path) -> Flown {
+    use airlock::capture::raw::RecordKind;
+    use airlock::protocol::frame::Parsed;
+    use airlock::protocol::MavMessage;
+    use airlock::review::tlog::{TlogItem, TlogReader};
+    use mavlink::dialects::ardupilotmega::MavModeFlag;
+    let mut flown = Flown {
+        max_lat_deg: f64::MIN,
+        ..Flown::default()
+    };
+    let tlog = std::fs::read(flight.join("flight.tlog")).expect("the flight has a tlog");
+    for item in TlogReader::new(&tlog) {
+        let TlogItem::Frame { bytes, .. } = item else {
+            continue;
+        };
+        let mut decoded = None;
+        airlock::protocol::frame::parse_all(bytes, &mut |item| {
+            if let Parsed::Frame(header, frame) = item {
+                decoded = airlock::protocol::decode(&header, frame)
+                    .ok()
+                    .map(|m| (header, m));
+            }
+        });
+        let Some((header, message)) = decoded else {
+            continue;
+        };
+        if header.system_id != 1 {
+            continue;
+        }
+        match message {
+            MavMessage::GLOBAL_POSITION_INT(p) => {
+                flown.max_alt_rel_m = flown.max_alt_rel_m.max(f64::from(p.relative_alt) / 1e3);
+                if p.lat != 0 {
+                    flown.max_lat_deg = flown.max_lat_deg.max(f64::from(p.lat) / 1e7);
+                }
+            }
+            MavMessage::HEARTBEAT(h) if header.component_id == 1 => {
+                flown.armed_at_end = Some(
+                    h.base_mode
+                        .contains(MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED),
+                );
+            }
+            _ => {}
+        }
+    }
+    let capture = std::fs::read(flight.join("capture.alc")).expect("the flight has a capture");
+    let mut order = 0usize;
+    airlock::review::walk::walk_capture(&capture, &mut |event| {
+        order += 1;
+        let airlock::review::walk::CaptureEvent::Parsed {
+            direction,
+            item: Parsed::Frame(header, frame),
+            ..
+        } = event
+        else {
+            return;
+        };
+        match (direction, airlock::protocol::decode(&header, frame)) {
+            (RecordKind::Tx, Ok(MavMessage::COMMAND_LONG(c))) => {
+                flown.commands.push((order, c.command as u32))
+            }
+            (RecordKind::Tx, Ok(MavMessage::COMMAND_INT(c))) => {
+                flown.commands.push((order, c.command as u32))
+            }
+            (RecordKind::Rx, Ok(MavMessage::COMMAND_ACK(a))) => {
+                flown.acks.push((order, a.command as u32))
+            }
+            _ => {}
+        }
+    });
+    flown
+}
+
+impl Flown {
+    /// Every command has an answer written after it, and no answer comes before its command.
+    pub fn assert_commands_on_disk_before_answers(&self) {
+        for (at, command) in &self.commands {
+            let answered = self
+                .acks
+                .iter()
+                .any(|(ack_at, ack_command)| ack_command == command && ack_at > at);
+            assert!(
+                answered,
+                "no ACK after command {command} at {at}: {:?}",
+                self.acks
+            );
+        }
+        for (ack_at, command) in &self.acks {
+            let asked = self
+                .commands
+                .iter()
+                .any(|(at, c)| c == command && at < ack_at);
+            assert!(
+                asked,
+                "ACK of {command} at {ack_at} before any such command: {:?}",
+                self.commands
+            );
+        }
+    }
+}

@@ -177,6 +177,85 @@ pub fn mode_name(autopilot: MavAutopilot, vehicle_type: MavType, custom_mode: u3
     known.map_or_else(|| format!("Mode {custom_mode}"), str::to_owned)
 }
 
+/// The named modes of one autopilot and vehicle type, as (name, how to ask for it).
+fn known_modes(autopilot: MavAutopilot, vehicle_type: MavType) -> Vec<(&'static str, ModeRequest)> {
+    match autopilot {
+        MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA => {
+            let Some(firmware) = ardupilot_firmware(vehicle_type) else {
+                return Vec::new();
+            };
+            let name_of = match firmware {
+                ArduPilotFirmware::Copter => copter_mode,
+                ArduPilotFirmware::Plane => plane_mode,
+                ArduPilotFirmware::Rover => rover_mode,
+                ArduPilotFirmware::Sub => sub_mode,
+            };
+            (0..=u8::MAX.into())
+                .filter_map(|number| {
+                    name_of(number).map(|name| {
+                        (
+                            name,
+                            ModeRequest {
+                                custom_mode: number,
+                                custom_sub_mode: 0,
+                            },
+                        )
+                    })
+                })
+                .collect()
+        }
+        MavAutopilot::MAV_AUTOPILOT_PX4 => {
+            let mut modes: Vec<(&'static str, ModeRequest)> = Vec::new();
+            for main in 1..=8u32 {
+                for sub in 0..=10u32 {
+                    if let Some(name) = px4_mode(main << 16 | sub << 24) {
+                        if modes.iter().all(|(known, _)| *known != name) {
+                            modes.push((
+                                name,
+                                ModeRequest {
+                                    custom_mode: main,
+                                    custom_sub_mode: sub,
+                                },
+                            ));
+                        }
+                    }
+                }
+            }
+            modes
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// How to ask a vehicle for a mode with MAV_CMD_DO_SET_MODE: `custom_mode` goes in param 2,
+/// `custom_sub_mode` (PX4 only) in param 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModeRequest {
+    pub custom_mode: u32,
+    pub custom_sub_mode: u32,
+}
+
+/// The mode called `name` (any case; `Position` and `POSITION` alike) on this vehicle.
+pub fn mode_request(
+    autopilot: MavAutopilot,
+    vehicle_type: MavType,
+    name: &str,
+) -> Option<ModeRequest> {
+    let wanted = name.trim().replace([' ', '-'], "_");
+    known_modes(autopilot, vehicle_type)
+        .into_iter()
+        .find(|(known, _)| known.replace(' ', "_").eq_ignore_ascii_case(&wanted))
+        .map(|(_, request)| request)
+}
+
+/// The names of the modes this vehicle has, in the autopilot's order (for a mode menu).
+pub fn mode_names(autopilot: MavAutopilot, vehicle_type: MavType) -> Vec<&'static str> {
+    known_modes(autopilot, vehicle_type)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +281,46 @@ mod tests {
         assert_eq!(mode_name(px4, quad, 4 << 16 | 5 << 24), "Return");
         assert_eq!(mode_name(px4, quad, 3 << 16), "Position");
         assert_eq!(mode_name(px4, quad, 6 << 16), "Offboard");
+    }
+
+    #[test]
+    fn finds_modes_by_name_both_ways() {
+        let apm = MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA;
+        let quad = MavType::MAV_TYPE_QUADROTOR;
+        let guided = mode_request(apm, quad, "guided").unwrap();
+        assert_eq!(guided.custom_mode, 4);
+        assert_eq!(
+            mode_request(apm, quad, "smart-rtl").unwrap().custom_mode,
+            21
+        );
+        assert_eq!(
+            mode_request(apm, MavType::MAV_TYPE_FIXED_WING, "QLOITER")
+                .unwrap()
+                .custom_mode,
+            19
+        );
+        assert_eq!(mode_request(apm, quad, "QLOITER"), None);
+        let px4 = MavAutopilot::MAV_AUTOPILOT_PX4;
+        let mission = mode_request(px4, quad, "mission").unwrap();
+        assert_eq!((mission.custom_mode, mission.custom_sub_mode), (4, 4));
+        assert_eq!(
+            mode_request(px4, quad, "position slow")
+                .unwrap()
+                .custom_sub_mode,
+            2
+        );
+        // Every listed name leads back to itself.
+        for (autopilot, vehicle) in [(apm, quad), (px4, quad), (apm, MavType::MAV_TYPE_SUBMARINE)] {
+            for name in mode_names(autopilot, vehicle) {
+                let request = mode_request(autopilot, vehicle, name).unwrap();
+                let number = match autopilot {
+                    MavAutopilot::MAV_AUTOPILOT_PX4 => {
+                        request.custom_mode << 16 | request.custom_sub_mode << 24
+                    }
+                    _ => request.custom_mode,
+                };
+                assert_eq!(mode_name(autopilot, vehicle, number), name);
+            }
+        }
     }
 }

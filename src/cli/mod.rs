@@ -1,5 +1,7 @@
 //! The command line: `airlock [--demo]` opens the window; subcommands use the engine headless.
 
+pub mod steps;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -62,6 +64,9 @@ pub enum Command {
         /// Seed of the fault injection.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Wait on the ground for commands instead of flying the demo circuit by itself.
+        #[arg(long)]
+        idle: bool,
     },
     /// Record one flight from a serial port, headless; Ctrl-C closes it cleanly.
     Record {
@@ -85,6 +90,33 @@ pub enum Command {
         /// (a network feature: needs privacy off).
         #[arg(long, value_name = "HOST:PORT")]
         forward: Option<String>,
+    },
+    /// Fly the vehicle from a script: run STEPs in order over one recorded connection.
+    ///
+    /// Each STEP is one argument: "mode NAME", arm, disarm, force-disarm, "takeoff ALT_M", land,
+    /// rtl, brake, "goto LAT LON ALT_M" (altitude above home), "alt ALT_M", mission-start,
+    /// reboot, wait-ready, wait-armed, wait-disarmed, "wait-mode NAME", "wait-alt ALT_M",
+    /// "sleep S". Exit 0 when every step succeeds, 1 at the first failure, 2 on a usage error.
+    #[command(name = "command")]
+    Fly {
+        /// Serial device (or, privacy off, a network port as for `record`).
+        #[arg(long)]
+        port: String,
+        /// Baud rate, or `auto` to detect it.
+        #[arg(long, default_value = "auto")]
+        baud: Baud,
+        /// The vehicle to command, SYS or SYS:COMP [default: the first autopilot heard].
+        #[arg(long, value_parser = steps::parse_target)]
+        target: Option<crate::protocol::services::Target>,
+        /// Longest wait of each wait step (and for the vehicle to be heard), seconds.
+        #[arg(long, default_value_t = 120.0)]
+        timeout: f64,
+        /// The exact flight folder to create [default: a new folder in the data folder].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The steps.
+        #[arg(required = true, value_name = "STEP")]
+        steps: Vec<steps::StepArg>,
     },
     /// List the flights in the data folder, newest first.
     Flights {
@@ -236,6 +268,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             corrupt,
             drop,
             seed,
+            idle,
         } => {
             for (name, rate) in [("noise", noise), ("corrupt", corrupt), ("drop", drop)] {
                 if !(0.0..=1.0).contains(rate) {
@@ -251,6 +284,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 },
                 seed: *seed,
                 duration: seconds(*duration)?,
+                demo_pilot: !idle,
             };
             let stop = stop_on_signals()?;
             let result = sim::run_on_pty(
@@ -290,6 +324,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 duration: seconds(*duration)?,
                 act_as_gcs: !listen_only,
                 forward: forward.clone(),
+                inject: None,
             };
             let stop = stop_on_signals()?;
             let (_unused, commands) = crossbeam_channel::unbounded();
@@ -301,6 +336,53 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 meta.bytes_rx, meta.bytes_tx, meta.counts.crc_errors
             );
             Ok(())
+        }
+        Command::Fly {
+            port,
+            baud,
+            target,
+            timeout,
+            out,
+            steps,
+        } => {
+            let flight_dir = match out {
+                Some(dir) => FlightDir::Exact(dir.clone()),
+                None => FlightDir::Under(flights_dir(cli.data_dir.as_deref())?),
+            };
+            let config = SessionConfig {
+                port: port.clone(),
+                baud: *baud,
+                flight_dir,
+                duration: None,
+                act_as_gcs: true,
+                forward: None,
+                inject: None,
+            };
+            let timeout = seconds(Some(*timeout))?.unwrap_or_default();
+            let session = session::SessionHandle::spawn(config, Box::new(|| {}))
+                .context("cannot start the session")?;
+            let stop = stop_on_signals()?;
+            let mut print = |line: &str| {
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "{line}");
+                let _ = stdout.flush();
+            };
+            let mut runner = steps::Runner::new(&session, *target, timeout, &mut print);
+            let mut result = Ok(());
+            for step in steps {
+                if stop.load(Ordering::SeqCst) {
+                    result = Err(anyhow::anyhow!("interrupted"));
+                    break;
+                }
+                if let Err(error) = runner.run(&step.text, &step.step) {
+                    result = Err(error.context(format!("step `{}` failed", step.text)));
+                    break;
+                }
+            }
+            drop(runner);
+            // Closes the flight cleanly, whatever happened.
+            session.stop();
+            result
         }
         Command::Info { path, json } => {
             let summary = review::summarize(path)?;

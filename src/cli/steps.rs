@@ -1,0 +1,392 @@
+//! `airlock command`: steps run in order over one recorded connection, each printing one line.
+//!
+//! Actions go to the vehicle through the session's services and end in their outcome; waits
+//! watch the vehicle's state until a condition holds or `--timeout` passes. The first failure
+//! stops the run with its reason.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+use crate::protocol::services::{Action, Outcome, Request, RequestId, ServiceEvent, Target};
+use crate::session::{LinkState, SessionEvent, SessionHandle};
+use crate::vehicle::VehicleState;
+
+/// One step of `airlock command`, as written on the command line (one argument each).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Ask the vehicle for something and wait for its answer.
+    Do(Action),
+    /// The vehicle can arm: pre-arm checks pass, 3-D fix, EKF using it.
+    WaitReady,
+    WaitArmed,
+    WaitDisarmed,
+    WaitMode(String),
+    /// Relative altitude within 1 m of this.
+    WaitAlt(f32),
+    Sleep(Duration),
+}
+
+/// A step and its words as the operator wrote them (for the output lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepArg {
+    pub text: String,
+    pub step: Step,
+}
+
+impl std::str::FromStr for StepArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Ok(Self {
+            text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+            step: text.parse()?,
+        })
+    }
+}
+
+/// How close `wait-alt` must get.
+const ALT_TOLERANCE_M: f64 = 1.0;
+/// How close to its point a `goto` must get before the step is done.
+const ARRIVAL_M: f64 = 3.0;
+
+fn number<T: std::str::FromStr>(word: Option<&str>, what: &str) -> Result<T, String> {
+    let word = word.ok_or_else(|| format!("missing {what}"))?;
+    word.parse()
+        .map_err(|_| format!("`{word}` is not a number ({what})"))
+}
+
+impl std::str::FromStr for Step {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut words = text.split_whitespace();
+        let verb = words.next().unwrap_or_default().to_ascii_lowercase();
+        let mut arg = || words.next();
+        let step = match verb.as_str() {
+            "arm" => Self::Do(Action::Arm),
+            "disarm" => Self::Do(Action::Disarm),
+            "force-disarm" => Self::Do(Action::ForceDisarm),
+            "mode" => Self::Do(Action::SetMode {
+                name: arg().ok_or("`mode` needs a mode name, e.g. \"mode GUIDED\"")?.to_owned(),
+            }),
+            "takeoff" => Self::Do(Action::Takeoff {
+                alt_m: number(arg(), "takeoff altitude in metres")?,
+            }),
+            "land" => Self::Do(Action::Land),
+            "rtl" => Self::Do(Action::Rtl),
+            "brake" => Self::Do(Action::Brake),
+            "goto" => Self::Do(Action::GoTo {
+                lat_deg: number(arg(), "latitude")?,
+                lon_deg: number(arg(), "longitude")?,
+                alt_m: number(arg(), "altitude in metres above home")?,
+            }),
+            "alt" => Self::Do(Action::ChangeAltitude {
+                alt_m: number(arg(), "altitude in metres above home")?,
+            }),
+            "mission-start" => Self::Do(Action::MissionStart),
+            "reboot" => Self::Do(Action::Reboot),
+            "wait-ready" => Self::WaitReady,
+            "wait-armed" => Self::WaitArmed,
+            "wait-disarmed" => Self::WaitDisarmed,
+            "wait-mode" => Self::WaitMode(
+                arg().ok_or("`wait-mode` needs a mode name")?.to_owned(),
+            ),
+            "wait-alt" => Self::WaitAlt(number(arg(), "altitude in metres above home")?),
+            "sleep" => {
+                let seconds: f64 = number(arg(), "seconds")?;
+                Self::Sleep(
+                    Duration::try_from_secs_f64(seconds)
+                        .map_err(|_| format!("{seconds} is not a time to sleep"))?,
+                )
+            }
+            _ => {
+                return Err(format!(
+                    "`{text}` is not a step (mode NAME, arm, disarm, force-disarm, takeoff ALT_M, \
+                     land, rtl, brake, goto LAT LON ALT_M, alt ALT_M, mission-start, reboot, \
+                     wait-ready, wait-armed, wait-disarmed, wait-mode NAME, wait-alt ALT_M, sleep S)"
+                ))
+            }
+        };
+        if let Some(extra) = words.next() {
+            return Err(format!("`{text}`: unexpected `{extra}`"));
+        }
+        Ok(step)
+    }
+}
+
+/// A `--target SYS[:COMP]`.
+pub fn parse_target(text: &str) -> Result<Target, String> {
+    let (system, component) = text.split_once(':').unwrap_or((text, "1"));
+    let parse = |word: &str, what: &str| {
+        word.trim()
+            .parse::<u8>()
+            .map_err(|_| format!("`{word}` is not a {what} id (0-255)"))
+    };
+    Ok(Target {
+        system_id: parse(system, "system")?,
+        component_id: parse(component, "component")?,
+    })
+}
+
+/// The connection the steps run over, and what it has told so far.
+pub struct Runner<'a> {
+    session: &'a SessionHandle,
+    target: Option<Target>,
+    timeout: Duration,
+    vehicle: VehicleState,
+    link: LinkState,
+    outcomes: Vec<(RequestId, Outcome)>,
+    out: &'a mut dyn FnMut(&str),
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        session: &'a SessionHandle,
+        target: Option<Target>,
+        timeout: Duration,
+        out: &'a mut dyn FnMut(&str),
+    ) -> Self {
+        let mut vehicle = VehicleState::default();
+        if let Some(target) = target {
+            vehicle.system_id = Some(target.system_id);
+            vehicle.component_id = Some(target.component_id);
+        }
+        Self {
+            session,
+            target,
+            timeout,
+            vehicle,
+            link: LinkState::Connecting,
+            outcomes: Vec::new(),
+            out,
+        }
+    }
+
+    /// Applies the session's events for up to `wait`.
+    fn pump(&mut self, wait: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(event) = self.session.events.recv_timeout(left) else {
+                return Ok(());
+            };
+            match event {
+                SessionEvent::FlightStarted(dir) => {
+                    (self.out)(&format!("recording to {}", dir.display()));
+                }
+                SessionEvent::Message {
+                    wall_us,
+                    mono_us,
+                    header,
+                    message,
+                } => self.vehicle.apply(wall_us, mono_us, &header, &message),
+                SessionEvent::Link(state) => {
+                    if let LinkState::Failed { reason } = &state {
+                        bail!("the link failed: {reason}");
+                    }
+                    self.link = state;
+                }
+                SessionEvent::Problem(problem) => eprintln!("problem: {problem}"),
+                SessionEvent::Service(ServiceEvent::Finished { id, outcome }) => {
+                    self.outcomes.push((id, outcome));
+                }
+                SessionEvent::Closed(_) => bail!("the session closed"),
+                _ => {}
+            }
+            if Instant::now() >= deadline {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Waits until `done` holds; the error says what was still missing at the timeout.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        done: &dyn Fn(&VehicleState) -> Result<(), String>,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let state = done(&self.vehicle);
+            if state.is_ok() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let why = state.err().unwrap_or_default();
+                bail!(
+                    "timed out after {:.0} s waiting for {what}: {why}",
+                    self.timeout.as_secs_f64()
+                );
+            }
+            self.pump(Duration::from_millis(100))?;
+        }
+    }
+
+    /// Waits until the vehicle has been heard (its heartbeat): requests need to know it.
+    fn wait_for_vehicle(&mut self) -> anyhow::Result<()> {
+        self.wait_for("the vehicle's heartbeat", &|vehicle| {
+            vehicle
+                .status
+                .as_ref()
+                .map(drop)
+                .ok_or_else(|| "no heartbeat from the vehicle yet".to_owned())
+        })?;
+        // The hub hears the heartbeat in the worker before this thread does: no race.
+        Ok(())
+    }
+
+    fn request(&mut self, action: Action) -> anyhow::Result<Outcome> {
+        self.wait_for_vehicle()?;
+        let id = self.session.request(Request {
+            target: self.target,
+            action,
+        });
+        loop {
+            if let Some(index) = self.outcomes.iter().position(|(done, _)| *done == id) {
+                return Ok(self.outcomes.remove(index).1);
+            }
+            self.pump(Duration::from_millis(100))?;
+        }
+    }
+
+    /// Runs one step; prints its line; `Err` is the reason it failed.
+    pub fn run(&mut self, text: &str, step: &Step) -> anyhow::Result<()> {
+        let result = self.run_inner(step);
+        match &result {
+            Ok(words) => (self.out)(&format!("{text}: {words}")),
+            Err(error) => (self.out)(&format!("{text}: failed: {error:#}")),
+        }
+        result.map(drop)
+    }
+
+    fn run_inner(&mut self, step: &Step) -> anyhow::Result<String> {
+        match step {
+            Step::Do(action) => {
+                let outcome = self.request(action.clone())?;
+                if !outcome.is_accepted() {
+                    bail!("{outcome}")
+                }
+                // A script's "go to" is done when the vehicle is there.
+                if let Action::GoTo {
+                    lat_deg, lon_deg, ..
+                } = *action
+                {
+                    let distance = |vehicle: &VehicleState| {
+                        vehicle.position.as_ref().map(|p| {
+                            crate::vehicle::haversine_m(p.lat_deg, p.lon_deg, lat_deg, lon_deg)
+                        })
+                    };
+                    self.wait_for(
+                        "the vehicle to arrive",
+                        &|vehicle| match distance(vehicle) {
+                            Some(d) if d <= ARRIVAL_M => Ok(()),
+                            Some(d) => Err(format!("{d:.0} m away")),
+                            None => Err("no position yet".to_owned()),
+                        },
+                    )?;
+                    let left = distance(&self.vehicle).unwrap_or_default();
+                    return Ok(format!("{outcome}; arrived ({left:.1} m from the point)"));
+                }
+                Ok(outcome.to_string())
+            }
+            Step::WaitReady => {
+                self.wait_for("the vehicle to be ready to arm", &VehicleState::readiness)?;
+                Ok("ready".to_owned())
+            }
+            Step::WaitArmed | Step::WaitDisarmed => {
+                let want = matches!(step, Step::WaitArmed);
+                let word = if want { "armed" } else { "disarmed" };
+                self.wait_for(word, &|vehicle| match &vehicle.status {
+                    Some(status) if status.armed == want => Ok(()),
+                    Some(_) => Err(format!("not {word} yet")),
+                    None => Err("no heartbeat yet".to_owned()),
+                })?;
+                Ok(word.to_owned())
+            }
+            Step::WaitMode(name) => {
+                self.wait_for(&format!("mode {name}"), &|vehicle| match &vehicle.status {
+                    Some(status) if status.mode_name.eq_ignore_ascii_case(name) => Ok(()),
+                    Some(status) => Err(format!("the mode is {}", status.mode_name)),
+                    None => Err("no heartbeat yet".to_owned()),
+                })?;
+                Ok(format!("in {}", name.to_uppercase()))
+            }
+            Step::WaitAlt(alt_m) => {
+                let want = f64::from(*alt_m);
+                self.wait_for(
+                    &format!("{want} m above home"),
+                    &|vehicle| match &vehicle.position {
+                        Some(p) if (p.alt_rel_m - want).abs() <= ALT_TOLERANCE_M => Ok(()),
+                        Some(p) => Err(format!("at {:.1} m", p.alt_rel_m)),
+                        None => Err("no position yet".to_owned()),
+                    },
+                )?;
+                let at = self.vehicle.position.as_ref().map_or(0.0, |p| p.alt_rel_m);
+                Ok(format!("at {at:.1} m"))
+            }
+            Step::Sleep(duration) => {
+                let end = Instant::now() + *duration;
+                while Instant::now() < end {
+                    self.pump(
+                        end.saturating_duration_since(Instant::now())
+                            .min(Duration::from_millis(100)),
+                    )?;
+                }
+                Ok("done".to_owned())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_read_as_the_issue_writes_them() {
+        assert_eq!(
+            "mode GUIDED".parse(),
+            Ok(Step::Do(Action::SetMode {
+                name: "GUIDED".into()
+            }))
+        );
+        assert_eq!(
+            "takeoff 20".parse(),
+            Ok(Step::Do(Action::Takeoff { alt_m: 20.0 }))
+        );
+        assert_eq!(
+            "goto -35.36 149.16 20".parse(),
+            Ok(Step::Do(Action::GoTo {
+                lat_deg: -35.36,
+                lon_deg: 149.16,
+                alt_m: 20.0
+            }))
+        );
+        assert_eq!("wait-alt 19.5".parse(), Ok(Step::WaitAlt(19.5)));
+        assert_eq!(
+            "sleep 1.5".parse(),
+            Ok(Step::Sleep(Duration::from_millis(1500)))
+        );
+        assert!("takeoff".parse::<Step>().is_err());
+        assert!("takeoff high".parse::<Step>().is_err());
+        assert!("arm now".parse::<Step>().is_err());
+        assert!("fly".parse::<Step>().is_err());
+        assert!("sleep -1".parse::<Step>().is_err());
+        assert_eq!(
+            parse_target("3"),
+            Ok(Target {
+                system_id: 3,
+                component_id: 1
+            })
+        );
+        assert_eq!(
+            parse_target("3:0"),
+            Ok(Target {
+                system_id: 3,
+                component_id: 0
+            })
+        );
+        assert!(parse_target("300").is_err());
+    }
+}
