@@ -56,6 +56,11 @@ fn the_worker_failing_shows_disconnected_with_its_reason(fault: InjectedFault, a
         Box::new(|| {}),
     )
     .unwrap();
+    // The worker's clock starts when it has made the flight record.
+    wait_for(&session, Duration::from_secs(5), |event| {
+        matches!(event, SessionEvent::FlightStarted(_)).then_some(())
+    })
+    .expect("the flight starts");
     let started = Instant::now();
     let reason = wait_for(
         &session,
