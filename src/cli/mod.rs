@@ -313,18 +313,11 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             listen_only,
             forward,
         } => {
-            let flight_dir = match out {
-                Some(dir) => FlightDir::Exact(dir.clone()),
-                None => FlightDir::Under(flights_dir(cli.data_dir.as_deref())?),
-            };
             let config = SessionConfig {
-                port: port.clone(),
-                baud: *baud,
-                flight_dir,
                 duration: seconds(*duration)?,
                 act_as_gcs: !listen_only,
                 forward: forward.clone(),
-                inject: None,
+                ..session_config(cli, port, *baud, out.as_deref())?
             };
             let stop = stop_on_signals()?;
             let (_unused, commands) = crossbeam_channel::unbounded();
@@ -345,19 +338,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             out,
             steps,
         } => {
-            let flight_dir = match out {
-                Some(dir) => FlightDir::Exact(dir.clone()),
-                None => FlightDir::Under(flights_dir(cli.data_dir.as_deref())?),
-            };
-            let config = SessionConfig {
-                port: port.clone(),
-                baud: *baud,
-                flight_dir,
-                duration: None,
-                act_as_gcs: true,
-                forward: None,
-                inject: None,
-            };
+            let config = session_config(cli, port, *baud, out.as_deref())?;
             let timeout = seconds(Some(*timeout))?.unwrap_or_default();
             let session = session::SessionHandle::spawn(config, Box::new(|| {}))
                 .context("cannot start the session")?;
@@ -500,6 +481,28 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A recorded session on `port` acting as a ground station, into `out` or a new folder of the
+/// data folder.
+fn session_config(
+    cli: &Cli,
+    port: &str,
+    baud: Baud,
+    out: Option<&Path>,
+) -> anyhow::Result<SessionConfig> {
+    Ok(SessionConfig {
+        port: port.to_owned(),
+        baud,
+        flight_dir: match out {
+            Some(dir) => FlightDir::Exact(dir.to_owned()),
+            None => FlightDir::Under(flights_dir(cli.data_dir.as_deref())?),
+        },
+        duration: None,
+        act_as_gcs: true,
+        forward: None,
+        inject: None,
+    })
 }
 
 /// A flight as `airlock flights` lists it.
