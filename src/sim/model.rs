@@ -27,6 +27,8 @@ pub const CIRCUIT_ALT_M: f64 = 30.0;
 const CIRCUIT_POINTS: usize = 12;
 /// Seconds on the ground after landing before the motors disarm.
 const AUTO_DISARM_S: f64 = 2.0;
+/// Seconds armed on the ground without taking off before the motors disarm (DISARM_DELAY).
+const DISARM_DELAY_S: f64 = 10.0;
 const BATTERY_MAH: f64 = 5000.0;
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
 const GRAVITY_M_S2: f64 = 9.81;
@@ -120,6 +122,8 @@ pub struct Model {
     landed_for_s: f64,
     /// Where RTL is in its climb-return-land.
     rtl_landing: bool,
+    /// On the ground after a flight (not just armed there).
+    touched_down: bool,
     /// Texts for the ground station, oldest first.
     pub texts: Vec<(Severity, String)>,
 }
@@ -154,6 +158,7 @@ impl Model {
             circuit_leg: 0,
             landed_for_s: 0.0,
             rtl_landing: false,
+            touched_down: false,
             texts: Vec::new(),
         }
     }
@@ -212,6 +217,7 @@ impl Model {
         }
         self.armed = true;
         self.landed_for_s = 0.0;
+        self.touched_down = false;
         self.say(INFO, "Arming motors");
         Ok(())
     }
@@ -329,9 +335,12 @@ impl Model {
             self.hold_still();
             self.landed_for_s += dt_s;
             // Only a takeoff lifts it; on the ground long enough, the motors stop.
-            if self.landed_for_s >= AUTO_DISARM_S && self.mode != Mode::Guided
-                || self.landed_for_s >= 10.0
-            {
+            let delay_s = if self.touched_down {
+                AUTO_DISARM_S
+            } else {
+                DISARM_DELAY_S
+            };
+            if self.landed_for_s >= delay_s {
                 self.armed = false;
                 self.say(INFO, "Disarming motors");
             }
@@ -474,6 +483,7 @@ impl Model {
         self.pos.alt_m = 0.0;
         self.climb_m_s = 0.0;
         self.landed = true;
+        self.touched_down = true;
         self.landed_for_s = 0.0;
         self.guided_target = None;
         self.hold_still();
