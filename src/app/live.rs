@@ -1,0 +1,143 @@
+//! The live link from the window: connecting, the operator's requests to the vehicle, the
+//! session's events, and the map's tiles.
+
+use std::time::Instant;
+
+use super::{AirlockApp, NO_TILES};
+use crate::link::Baud;
+use crate::privacy;
+use crate::session::{FlightDir, LinkState, SessionConfig, SessionEvent, SessionHandle};
+use crate::tiles::{LocalTiles, TileSource};
+use crate::ui::Plots;
+
+impl AirlockApp {
+    pub(super) fn connect(&mut self, port: String, baud: Baud) {
+        self.disconnect();
+        // A new flight starts with a fresh view.
+        self.view = self.fresh_view();
+        self.plots = Plots::default();
+        self.clock = None;
+        let config = SessionConfig {
+            port,
+            baud,
+            flight_dir: FlightDir::Under(self.flights_dir.clone()),
+            duration: None,
+            act_as_gcs: true,
+            forward: None,
+            inject: None,
+        };
+        let ctx = self.ctx.clone();
+        match SessionHandle::spawn(config, Box::new(move || ctx.request_repaint())) {
+            Ok(session) => {
+                self.session = Some(session);
+                self.view.session_running = true;
+                self.view.link_state = LinkState::Connecting;
+            }
+            Err(error) => self.problem(format!("cannot start the link: {error}")),
+        }
+    }
+
+    /// Sends an operator's request to the vehicle; its outcome comes back as session events.
+    pub(super) fn request(&mut self, action: crate::protocol::services::Action) {
+        let Some(session) = &self.session else {
+            self.problem(format!("{}: not sent: not connected", action.describe()));
+            return;
+        };
+        let id = session.request(crate::protocol::services::Request {
+            target: None,
+            action: action.clone(),
+        });
+        self.view.requests.asked(id, action, self.view.now_mono_us);
+    }
+
+    pub(super) fn disconnect(&mut self) {
+        if let Some(session) = self.session.take() {
+            // Ask it to close its flight; its last events are drained on a helper thread so
+            // the UI never waits for the files to be synced.
+            session.request_stop();
+            std::thread::spawn(move || drop(session));
+        }
+        self.view.session_running = false;
+        self.view.link_state = LinkState::Disconnected;
+    }
+
+    pub(super) fn load_tiles(&mut self, path: &str) {
+        self.tiles = None;
+        self.tiles_status = NO_TILES.to_owned();
+        if path.is_empty() {
+            return;
+        }
+        let opened = TileSource::from_path(std::path::Path::new(path))
+            .and_then(|source| LocalTiles::open(&source, &self.ctx));
+        match opened {
+            Ok(tiles) => {
+                self.tiles = Some(Box::new(tiles));
+                self.tiles_status = format!("local tiles: {path}");
+            }
+            Err(error) => {
+                self.tiles_status = format!("no tiles ({error})");
+                self.problem(format!("map tiles: {error}"));
+            }
+        }
+    }
+
+    pub(super) fn use_online_tiles(&mut self) {
+        let url = self.settings.online_tiles_url.clone();
+        let host = url.split('/').nth(2).unwrap_or(url.as_str()).to_owned();
+        match privacy::request_permit("Online map tiles", &host) {
+            Ok(permit) => {
+                let cache = self.flights_dir.with_file_name("tile-cache");
+                let tiles = crate::tiles::online_tiles(&url, cache, &self.ctx, &permit);
+                self.tiles = Some(Box::new(tiles));
+                self.tiles_status = format!("{}: {host}", crate::ui::map::ONLINE_PREFIX);
+            }
+            Err(refused) => self.problem(refused.to_string()),
+        }
+    }
+
+    /// Applies one session event to the live view (the tests and benchmarks feed events here).
+    pub fn apply_event(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::FlightStarted(dir) => self.view.flight_dir = Some(dir),
+            SessionEvent::Link(state) => {
+                if matches!(state, LinkState::Connected { .. })
+                    && matches!(self.view.link_state, LinkState::Lost { .. })
+                {
+                    self.view.vehicle.link.reconnects += 1;
+                }
+                if matches!(state, LinkState::Disconnected | LinkState::Failed { .. }) {
+                    self.view.session_running = false;
+                }
+                self.view.link_state = state;
+            }
+            SessionEvent::Bytes { mono_us, rx, tx } => {
+                self.clock = Some((mono_us, Instant::now()));
+                self.view.vehicle.note_bytes(mono_us, rx, tx);
+            }
+            SessionEvent::Message {
+                wall_us,
+                mono_us,
+                header,
+                message,
+            } => {
+                self.clock = Some((mono_us, Instant::now()));
+                self.view.vehicle.apply(wall_us, mono_us, &header, &message);
+                self.plots.observe(
+                    mono_us,
+                    header.system_id,
+                    header.component_id,
+                    header.message_id,
+                    &message,
+                );
+            }
+            SessionEvent::Framing(stats) => self.view.framing = stats,
+            SessionEvent::Recorded { bytes } => self.view.recorded_bytes = bytes,
+            SessionEvent::Problem(text) => self.problem(text),
+            SessionEvent::Service(event) => self.view.requests.apply(&event),
+            SessionEvent::Closed(_) => {
+                self.view.session_running = false;
+                self.view.link_state = LinkState::Disconnected;
+            }
+        }
+    }
+}
