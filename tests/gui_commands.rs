@@ -149,3 +149,65 @@ fn refused_arm_then_hold_to_arm_takeoff_go_here_rtl_and_land() {
         },
     );
 }
+
+#[test]
+fn with_two_vehicles_on_the_link_the_operator_picks_which_one_to_show_and_command() {
+    use airlock::protocol::{FrameHeader, MavMessage, Version};
+    use airlock::session::SessionEvent;
+    use mavlink::dialects::ardupilotmega as apm;
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = gui::harness(gui::options(&dir.path().join("flights")));
+    harness.step();
+    {
+        let app = harness.state_mut().as_mut().unwrap();
+        app.view.session_running = true;
+        for system_id in [1, 2] {
+            let header = FrameHeader {
+                version: Version::V2,
+                payload_len: 9,
+                incompat_flags: 0,
+                compat_flags: 0,
+                sequence: 0,
+                system_id,
+                component_id: 1,
+                message_id: 0,
+                frame_len: 21,
+            };
+            let heartbeat = MavMessage::HEARTBEAT(apm::HEARTBEAT_DATA {
+                custom_mode: 0,
+                mavtype: apm::MavType::MAV_TYPE_QUADROTOR,
+                autopilot: apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
+                base_mode: apm::MavModeFlag::empty(),
+                system_status: apm::MavState::MAV_STATE_STANDBY,
+                mavlink_version: 3,
+            });
+            app.apply_event(SessionEvent::Message {
+                wall_us: 1,
+                mono_us: 1,
+                header,
+                message: Box::new(heartbeat),
+            });
+        }
+    }
+    harness.run_steps(2);
+    assert!(shows(&harness, "Vehicle (several on this link)"));
+    assert_eq!(
+        harness.state().as_ref().unwrap().vehicle().system_id,
+        Some(1)
+    );
+    harness
+        .get_by_role_and_label(
+            egui::accesskit::Role::ComboBox,
+            "Vehicle (several on this link)",
+        )
+        .click();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, "2:1")
+        .click();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().as_ref().unwrap().vehicle().system_id,
+        Some(2)
+    );
+}

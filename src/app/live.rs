@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::{AirlockApp, NO_TILES};
 use crate::link::Baud;
 use crate::privacy;
+use crate::protocol::services::{Action, Request, Target};
 use crate::session::{FlightDir, LinkState, SessionConfig, SessionEvent, SessionHandle};
 use crate::tiles::{LocalTiles, TileSource};
 use crate::ui::Plots;
@@ -38,13 +39,21 @@ impl AirlockApp {
     }
 
     /// Sends an operator's request to the vehicle; its outcome comes back as session events.
-    pub(super) fn request(&mut self, action: crate::protocol::services::Action) {
+    pub(super) fn request(&mut self, action: Action) {
         let Some(session) = &self.session else {
             self.problem(format!("{}: not sent: not connected", action.describe()));
             return;
         };
-        let id = session.request(crate::protocol::services::Request {
-            target: None,
+        // The vehicle on the screen is the one commanded.
+        let target = match (self.view.vehicle.system_id, self.view.vehicle.component_id) {
+            (Some(system_id), Some(component_id)) => Some(Target {
+                system_id,
+                component_id,
+            }),
+            _ => None,
+        };
+        let id = session.request(Request {
+            target,
             action: action.clone(),
         });
         self.view.requests.asked(id, action, self.view.now_mono_us);
@@ -95,6 +104,15 @@ impl AirlockApp {
         }
     }
 
+    /// Shows and commands `target` from now on (its state builds up from its next messages).
+    pub(super) fn follow_vehicle(&mut self, target: Target) {
+        self.view.vehicle = crate::vehicle::VehicleState {
+            system_id: Some(target.system_id),
+            component_id: Some(target.component_id),
+            ..Default::default()
+        };
+    }
+
     /// Applies one session event to the live view (the tests and benchmarks feed events here).
     pub fn apply_event(&mut self, event: SessionEvent) {
         match event {
@@ -121,6 +139,18 @@ impl AirlockApp {
                 message,
             } => {
                 self.clock = Some((mono_us, Instant::now()));
+                if let crate::protocol::MavMessage::HEARTBEAT(heartbeat) = message.as_ref() {
+                    let target = Target {
+                        system_id: header.system_id,
+                        component_id: header.component_id,
+                    };
+                    if crate::vehicle::is_autopilot_heartbeat(heartbeat)
+                        && !self.view.autopilots.contains(&target)
+                    {
+                        self.view.autopilots.push(target);
+                        self.view.autopilots.sort();
+                    }
+                }
                 self.view.vehicle.apply(wall_us, mono_us, &header, &message);
                 self.plots.observe(
                     mono_us,

@@ -257,6 +257,7 @@ impl AirlockApp {
             }
             UiAction::Export(form) => self.pick(Picked::Export(form), false),
             UiAction::Request(action) => self.request(action),
+            UiAction::FollowVehicle(target) => self.follow_vehicle(target),
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {
                     self.problem(format!("cannot open {}: {error}", dir.display()));

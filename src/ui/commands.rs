@@ -100,8 +100,9 @@ pub fn bar(
 ) {
     let vehicle = &view.vehicle;
     let connected = view.session_running && vehicle.status.is_some() && view.review.is_none();
-    let mut send = |action: Action| actions.push(UiAction::Request(action));
     ui.add_enabled_ui(connected, |ui| {
+        vehicle_choice(ui, view, actions);
+        let mut send = |action: Action| actions.push(UiAction::Request(action));
         ui.horizontal_wrapped(|ui| {
             ui.strong("Fly");
             if hold_button(ui, "Arm", "ARM the motors: the propellers will spin", false) {
@@ -215,6 +216,32 @@ pub fn bar(
         }
     });
     outcome_line(ui, view);
+}
+
+/// When several vehicles share the link: which one the screen shows and the bar commands.
+fn vehicle_choice(ui: &mut egui::Ui, view: &LiveView, actions: &mut Vec<UiAction>) {
+    if view.autopilots.len() < 2 {
+        return;
+    }
+    let shown = (view.vehicle.system_id, view.vehicle.component_id);
+    ui.horizontal(|ui| {
+        let label = ui.label("Vehicle (several on this link)");
+        egui::ComboBox::from_id_salt("command-vehicle")
+            .selected_text(match shown {
+                (Some(system), Some(component)) => format!("{system}:{component}"),
+                _ => "?".to_owned(),
+            })
+            .show_ui(ui, |ui| {
+                for target in &view.autopilots {
+                    let selected = shown == (Some(target.system_id), Some(target.component_id));
+                    if ui.selectable_label(selected, target.to_string()).clicked() && !selected {
+                        actions.push(UiAction::FollowVehicle(*target));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
 }
 
 /// The last request and where it stands, in words, where the operator is looking.

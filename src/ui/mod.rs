@@ -63,6 +63,8 @@ pub enum UiAction {
     Export(library::ExportForm),
     /// Ask the vehicle for something (the operator confirmed by holding the control).
     Request(crate::protocol::services::Action),
+    /// Show and command this vehicle (when several share the link).
+    FollowVehicle(crate::protocol::services::Target),
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -97,6 +99,8 @@ pub struct LiveView {
     pub export_status: Option<String>,
     /// The operator's requests to the vehicle and how each went.
     pub requests: crate::vehicle::requests::RequestLog,
+    /// The autopilots heard on the link (several vehicles may share one radio).
+    pub autopilots: Vec<crate::protocol::services::Target>,
 }
 
 impl Default for LiveView {
@@ -119,6 +123,7 @@ impl Default for LiveView {
             library: Vec::new(),
             export_status: None,
             requests: Default::default(),
+            autopilots: Vec::new(),
         }
     }
 }

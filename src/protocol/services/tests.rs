@@ -614,3 +614,57 @@ fn presence_beats_every_second_and_asks_an_ardupilot_for_telemetry_once() {
         2 * crate::protocol::outgoing::TELEMETRY_STREAMS.len()
     );
 }
+
+#[test]
+fn a_request_goes_to_the_chosen_vehicle_and_only_its_answer_ends_it() {
+    let mut rig = Rig::new();
+    let second = Target {
+        system_id: 2,
+        component_id: 1,
+    };
+    rig.hub.submit(
+        rig.now_us,
+        1,
+        Request {
+            target: Some(second),
+            action: Action::Arm,
+        },
+    );
+    rig.collect();
+    assert!(
+        matches!(&rig.outcome(1), Outcome::NotSent { reason } if reason.contains("2:1")),
+        "not heard yet"
+    );
+    rig.hub
+        .on_message(rig.now_us, &header(2, 1), &copter(0, false));
+    rig.hub.submit(
+        rig.now_us,
+        2,
+        Request {
+            target: Some(second),
+            action: Action::Arm,
+        },
+    );
+    rig.collect();
+    let sent = rig.commands_sent()[0];
+    assert_eq!((sent.target_system, sent.target_component), (2, 1));
+    rig.vehicle_says(ack(ARM, apm::MavResult::MAV_RESULT_ACCEPTED, 0));
+    assert!(
+        rig.outcomes(2).is_empty(),
+        "system 1's answer is not system 2's"
+    );
+    rig.hub.on_message(
+        rig.now_us,
+        &header(2, 1),
+        &ack(ARM, apm::MavResult::MAV_RESULT_ACCEPTED, 0),
+    );
+    rig.collect();
+    assert_eq!(rig.outcome(2), Outcome::Accepted);
+    assert_eq!(
+        rig.hub.default_target(),
+        Some(Target {
+            system_id: 1,
+            component_id: 1
+        })
+    );
+}
