@@ -18,7 +18,8 @@ pub const HOLD_S: f64 = 1.0;
 pub struct CommandBarState {
     pub takeoff_alt_m: f32,
     pub goto_alt_m: f32,
-    pub mode: String,
+    /// The mode the operator picked in the menu; until then the menu shows the vehicle's.
+    pub mode: Option<String>,
     /// A point picked on the map ("Go here"), waiting for its confirmation.
     pub go_here: Option<(f64, f64)>,
 }
@@ -28,7 +29,7 @@ impl Default for CommandBarState {
         Self {
             takeoff_alt_m: 10.0,
             goto_alt_m: 20.0,
-            mode: String::new(),
+            mode: None,
             go_here: None,
         }
     }
@@ -71,13 +72,19 @@ pub fn hold_button(ui: &mut egui::Ui, label: &str, says: &str, danger: bool) -> 
             ui.painter()
                 .rect_filled(fill, 3.0, theme::WARN.gamma_multiply(0.45));
             ui.ctx().request_repaint();
-            ui.painter().text(
-                response.rect.left_top() - egui::vec2(0.0, 4.0),
-                egui::Align2::LEFT_BOTTOM,
+            // Above everything, on a dark plate: it may cover the row above.
+            let painter = ui
+                .ctx()
+                .layer_painter(egui::LayerId::new(egui::Order::Tooltip, id.with("hint")));
+            let galley = painter.layout_no_wrap(
                 format!("keep holding to {says} (Esc cancels)"),
-                egui::FontId::proportional(12.0),
+                egui::FontId::proportional(13.0),
                 theme::WARN,
             );
+            let at = response.rect.left_top() - egui::vec2(0.0, galley.size().y + 6.0);
+            let plate = egui::Rect::from_min_size(at, galley.size()).expand(3.0);
+            painter.rect_filled(plate, 3.0, Color32::from_black_alpha(235));
+            painter.galley(at, galley, theme::WARN);
         }
     } else {
         hold = None;
@@ -103,8 +110,11 @@ pub fn bar(
     ui.add_enabled_ui(connected, |ui| {
         vehicle_choice(ui, view, actions);
         let mut send = |action: Action| actions.push(UiAction::Request(action));
-        ui.horizontal_wrapped(|ui| {
-            ui.strong("Fly");
+        ui.horizontal(|ui| {
+            ui.add_sized(
+                [28.0, 26.0],
+                egui::Label::new(RichText::new("Fly").strong()),
+            );
             if hold_button(ui, "Arm", "ARM the motors: the propellers will spin", false) {
                 send(Action::Arm);
             }
@@ -137,29 +147,31 @@ pub fn bar(
                 send(Action::Brake);
             }
         });
-        ui.horizontal_wrapped(|ui| {
+        ui.horizontal(|ui| {
             let status = vehicle.status.as_ref();
             let names =
                 status.map_or_else(Vec::new, |s| modes::mode_names(s.autopilot, s.vehicle_type));
-            if state.mode.is_empty() {
-                if let Some(first) = names.first() {
-                    state.mode = (*first).to_owned();
-                }
-            }
+            let current = status.map(|s| s.mode_name.clone()).unwrap_or_default();
+            let mut picked = state.mode.clone().unwrap_or_else(|| current.clone());
             let label = ui.label("Mode");
             egui::ComboBox::from_id_salt("command-mode")
-                .selected_text(&state.mode)
+                .selected_text(&picked)
                 .show_ui(ui, |ui| {
                     for name in &names {
-                        ui.selectable_value(&mut state.mode, (*name).to_owned(), *name);
+                        ui.selectable_value(&mut picked, (*name).to_owned(), *name);
                     }
                 })
                 .response
                 .labelled_by(label.id);
-            let mode = state.mode.clone();
-            if hold_button(ui, "Set mode", &format!("switch to {mode}"), false) && !mode.is_empty()
+            if picked != current {
+                state.mode = Some(picked.clone());
+            }
+            if hold_button(ui, "Set mode", &format!("switch to {picked}"), false)
+                && !picked.is_empty()
             {
-                send(Action::SetMode { name: mode });
+                send(Action::SetMode { name: picked });
+                // The menu follows the vehicle again.
+                state.mode = None;
             }
             if hold_button(
                 ui,
@@ -187,7 +199,7 @@ pub fn bar(
             }
         });
         if let Some((lat, lon)) = state.go_here {
-            ui.horizontal_wrapped(|ui| {
+            ui.horizontal(|ui| {
                 ui.label(RichText::new(format!("Go to {lat:.6}, {lon:.6} at")).color(theme::WARN));
                 ui.add(
                     egui::DragValue::new(&mut state.goto_alt_m)
