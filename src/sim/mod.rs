@@ -96,16 +96,6 @@ impl SimVehicle {
         }
     }
 
-    /// The vehicle model, as it is now.
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
-    /// Whether the demo pilot still flies (no ground station has commanded the vehicle).
-    pub fn demo_pilot_flying(&self) -> bool {
-        self.pilot.flying
-    }
-
     /// Moves the model on to `now_s` (seconds since the simulator started).
     fn advance(&mut self, now_s: f64) {
         if let Some(until) = self.rebooting_until_s {

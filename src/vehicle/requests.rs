@@ -106,20 +106,8 @@ impl RequestLog {
         }
     }
 
-    /// The request with this id.
-    pub fn get(&self, id: RequestId) -> Option<&RequestEntry> {
-        self.entries.iter().find(|entry| entry.id == id)
-    }
-
     /// The newest request.
     pub fn latest(&self) -> Option<&RequestEntry> {
         self.entries.last()
-    }
-
-    /// Requests still waiting for their outcome.
-    pub fn pending(&self) -> impl Iterator<Item = &RequestEntry> {
-        self.entries
-            .iter()
-            .filter(|entry| matches!(entry.state, RequestState::Pending { .. }))
     }
 }
