@@ -83,16 +83,7 @@ fn a_whole_flight_then_every_command_is_on_disk_before_its_answer() {
     // 100 m north of the simulator's home.
     let (lat, lon) = airlock::sim::model::offset_to_lat_lon(100.0, 0.0);
     let goto = format!("goto {lat:.7} {lon:.7} 20");
-    let steps = [
-        "wait-ready",
-        "mode GUIDED",
-        "arm",
-        "takeoff 20",
-        "wait-alt 20",
-        &goto,
-        "rtl",
-        "wait-disarmed",
-    ];
+    let steps = common::flight_steps(&goto);
     let out = command(&device, &flight, &steps);
     let _ = sim.kill();
     let _ = sim.wait();

@@ -146,19 +146,7 @@ fn takeoff_goto_rtl(loss: f64) {
     let north_lat = HOME_LAT_DEG + (100.0 / EARTH_RADIUS_M).to_degrees();
     let goto = format!("goto {north_lat:.7} {HOME_LON_DEG:.7} 20");
     let started = Instant::now();
-    let out = sitl.command(
-        &flight,
-        &[
-            "wait-ready",
-            "mode GUIDED",
-            "arm",
-            "takeoff 20",
-            "wait-alt 20",
-            &goto,
-            "rtl",
-            "wait-disarmed",
-        ],
-    );
+    let out = sitl.command(&flight, &common::flight_steps(&goto));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(
         out.status.success(),

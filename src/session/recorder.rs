@@ -621,9 +621,14 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         self.event(&LinkEvent::Failed {
             error: reason.clone(),
         });
-        (self.emit)(SessionEvent::Problem(format!("the link failed: {reason}")));
+        let words = format!("the link failed: {reason}");
+        (self.emit)(SessionEvent::Problem(words.clone()));
+        // Told at once; closing the flight (syncing its files) comes after.
+        (self.emit)(SessionEvent::Link(LinkState::Failed {
+            reason: words.clone(),
+        }));
         self.close(&reason)?;
-        Err(anyhow::anyhow!("the link failed: {reason}"))
+        Err(anyhow::anyhow!(words))
     }
 
     fn close(mut self, reason: &str) -> anyhow::Result<FlightMeta> {

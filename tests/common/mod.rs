@@ -180,3 +180,18 @@ impl Flown {
         }
     }
 }
+
+/// The flight of the commands issue's acceptance test, as `airlock command` steps: ready,
+/// GUIDED, arm, take off to 20 m, go to `goto`, RTL, disarmed.
+pub fn flight_steps(goto: &str) -> [&str; 8] {
+    [
+        "wait-ready",
+        "mode GUIDED",
+        "arm",
+        "takeoff 20",
+        "wait-alt 20",
+        goto,
+        "rtl",
+        "wait-disarmed",
+    ]
+}

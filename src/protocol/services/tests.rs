@@ -113,14 +113,11 @@ impl Rig {
     }
 
     fn submit(&mut self, id: RequestId, action: Action) {
-        self.hub.submit(
-            self.now_us,
-            id,
-            Request {
-                target: None,
-                action,
-            },
-        );
+        self.submit_to(id, None, action);
+    }
+
+    fn submit_to(&mut self, id: RequestId, target: Option<Target>, action: Action) {
+        self.hub.submit(self.now_us, id, Request { target, action });
         self.collect();
     }
 
@@ -622,30 +619,14 @@ fn a_request_goes_to_the_chosen_vehicle_and_only_its_answer_ends_it() {
         system_id: 2,
         component_id: 1,
     };
-    rig.hub.submit(
-        rig.now_us,
-        1,
-        Request {
-            target: Some(second),
-            action: Action::Arm,
-        },
-    );
-    rig.collect();
+    rig.submit_to(1, Some(second), Action::Arm);
     assert!(
         matches!(&rig.outcome(1), Outcome::NotSent { reason } if reason.contains("2:1")),
         "not heard yet"
     );
     rig.hub
         .on_message(rig.now_us, &header(2, 1), &copter(0, false));
-    rig.hub.submit(
-        rig.now_us,
-        2,
-        Request {
-            target: Some(second),
-            action: Action::Arm,
-        },
-    );
-    rig.collect();
+    rig.submit_to(2, Some(second), Action::Arm);
     let sent = rig.commands_sent()[0];
     assert_eq!((sent.target_system, sent.target_component), (2, 1));
     rig.vehicle_says(ack(ARM, apm::MavResult::MAV_RESULT_ACCEPTED, 0));
