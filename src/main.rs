@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 tiles: cli.tiles.clone(),
                 privacy_config: cli::privacy_config_file().ok(),
                 open,
+                inject: None,
             };
             airlock::app::run_window(options, demo)
         })

@@ -211,3 +211,35 @@ fn with_two_vehicles_on_the_link_the_operator_picks_which_one_to_show_and_comman
         Some(2)
     );
 }
+
+#[test]
+fn a_failed_link_worker_shows_disconnected_with_its_reason_and_the_window_connects_again() {
+    use airlock::session::InjectedFault;
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let vehicle = DemoVehicle::start(57600).unwrap();
+    let mut harness = gui::harness(StartOptions {
+        connect_to: Some((vehicle.device.clone(), Baud::Fixed(57600))),
+        inject: Some(InjectedFault::ReadErrorAfter(
+            Duration::from_secs(3),
+            libc::EBADF,
+        )),
+        ..gui::options(&dir.path().join("flights"))
+    });
+    run_until(&mut harness, "connected", |h| {
+        shows(h, "connected at 57600 baud")
+    });
+    let connected = Instant::now();
+    run_until(&mut harness, "the failure", |h| {
+        shows(h, "disconnected — the link failed")
+    });
+    let shown_after = connected.elapsed();
+    println!("failure shown {shown_after:?} after the link connected (fault at 3 s)");
+    assert!(shown_after < Duration::from_secs(4), "{shown_after:?}");
+    assert!(shows(&harness, "Bad file descriptor"));
+    // Still usable: connect again.
+    harness.get_by_label("Connect").click();
+    run_until(&mut harness, "connected again", |h| {
+        shows(h, "connected at 57600 baud")
+    });
+}

@@ -25,7 +25,7 @@ impl AirlockApp {
             duration: None,
             act_as_gcs: true,
             forward: None,
-            inject: None,
+            inject: self.inject,
         };
         let ctx = self.ctx.clone();
         match SessionHandle::spawn(config, Box::new(move || ctx.request_repaint())) {

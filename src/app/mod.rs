@@ -45,6 +45,9 @@ pub struct StartOptions {
     pub privacy_config: Option<PathBuf>,
     /// Open this flight folder or log for review at once.
     pub open: Option<PathBuf>,
+    /// For tests of the failure paths only: a fault every session's worker injects into itself.
+    #[doc(hidden)]
+    pub inject: Option<crate::session::InjectedFault>,
 }
 
 /// The running app.
@@ -66,6 +69,8 @@ pub struct AirlockApp {
     /// The port to save in the settings (the demo's pseudo-terminal is not worth keeping).
     saved_port: Option<String>,
     privacy_config: Option<PathBuf>,
+    /// See [`StartOptions::inject`].
+    inject: Option<crate::session::InjectedFault>,
     /// The flight under review.
     player: Option<Box<Player>>,
     /// When the replay clock last moved.
@@ -100,6 +105,7 @@ impl AirlockApp {
             ui_state: UiState::default(),
             ports: Vec::new(),
             flights_dir: options.flights_dir,
+            inject: options.inject,
             session: None,
             port_watcher,
             saved_port,
