@@ -119,3 +119,18 @@ fn only_the_privacy_gate_and_network_links_name_std_net() {
         assert!(!text.contains("std::net"), "{relative} names std::net");
     }
 }
+
+#[test]
+fn protocol_services_are_sans_io() {
+    // Time comes in as a number and bytes go out as values: no clock, thread, port or file.
+    assert_never_names(
+        "protocol",
+        &[
+            "Instant::now",
+            "SystemTime::now",
+            "std::thread",
+            "serialport",
+            "std::io::Write",
+        ],
+    );
+}

@@ -1,6 +1,6 @@
 //! The command bar of the real window on the simulated vehicle over a pseudo-terminal: a stray
 //! click sends nothing; a refused arm shows the vehicle's reason; hold to arm, take off to
-//! 10 m, "Go here" on the map, RTL, and the vehicle lands and disarms.
+//! 10 m, "Go here" on the map, change altitude, RTL, and the vehicle lands and disarms.
 
 use std::time::Duration;
 
@@ -134,6 +134,16 @@ fn refused_arm_then_hold_to_arm_takeoff_go_here_rtl_and_land() {
     run_until(&mut harness, "the vehicle flies north", |h| {
         alt_north(h).is_some_and(|(_, north)| north > north_before + 20.0)
     });
+
+    // Up to 20 m on the way, still heading for the picked point.
+    hold(&mut harness, "Change alt");
+    run_until(&mut harness, "change of altitude accepted", |h| {
+        latest(h) == "change altitude to 20 m: accepted"
+    });
+    run_until(&mut harness, "20 m", |h| {
+        alt_north(h).is_some_and(|(alt, _)| (alt - 20.0).abs() < 0.5)
+    });
+    assert!(alt_north(&harness).is_some_and(|(_, north)| north > north_before + 20.0));
 
     hold(&mut harness, "RTL");
     run_until(&mut harness, "RTL accepted", |h| {

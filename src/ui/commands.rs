@@ -17,6 +17,8 @@ pub const HOLD_S: f64 = 1.0;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandBarState {
     pub takeoff_alt_m: f32,
+    /// The altitude "Change alt" climbs or descends to.
+    pub new_alt_m: f32,
     pub goto_alt_m: f32,
     /// The mode the operator picked in the menu; until then the menu shows the vehicle's.
     pub mode: Option<String>,
@@ -28,6 +30,7 @@ impl Default for CommandBarState {
     fn default() -> Self {
         Self {
             takeoff_alt_m: 10.0,
+            new_alt_m: 20.0,
             goto_alt_m: 20.0,
             mode: None,
             go_here: None,
@@ -145,6 +148,22 @@ pub fn bar(
             }
             if hold_button(ui, "Brake", "STOP and hold position", false) {
                 send(Action::Brake);
+            }
+            ui.separator();
+            ui.add(
+                egui::DragValue::new(&mut state.new_alt_m)
+                    .range(1.0..=500.0)
+                    .suffix(" m"),
+            )
+            .on_hover_text("New altitude above home");
+            let alt = state.new_alt_m;
+            if hold_button(
+                ui,
+                "Change alt",
+                &format!("CLIMB OR DESCEND to {alt:.0} m (GUIDED, keeping its course)"),
+                false,
+            ) {
+                send(Action::ChangeAltitude { alt_m: alt });
             }
         });
         ui.horizontal(|ui| {
