@@ -101,6 +101,13 @@ pub fn hold_button(ui: &mut egui::Ui, label: &str, says: &str, danger: bool) -> 
     fired
 }
 
+/// An altitude above home to type or drag, 1–500 m; returns it.
+fn altitude_field(ui: &mut egui::Ui, alt_m: &mut f32, says: &str) -> f32 {
+    ui.add(egui::DragValue::new(alt_m).range(1.0..=500.0).suffix(" m"))
+        .on_hover_text(says);
+    *alt_m
+}
+
 /// The command bar.
 pub fn bar(
     ui: &mut egui::Ui,
@@ -125,13 +132,7 @@ pub fn bar(
                 send(Action::Disarm);
             }
             ui.label("to");
-            ui.add(
-                egui::DragValue::new(&mut state.takeoff_alt_m)
-                    .range(1.0..=500.0)
-                    .suffix(" m"),
-            )
-            .on_hover_text("Takeoff altitude above home");
-            let alt = state.takeoff_alt_m;
+            let alt = altitude_field(ui, &mut state.takeoff_alt_m, "Takeoff altitude above home");
             if hold_button(
                 ui,
                 "Takeoff",
@@ -150,13 +151,7 @@ pub fn bar(
                 send(Action::Brake);
             }
             ui.separator();
-            ui.add(
-                egui::DragValue::new(&mut state.new_alt_m)
-                    .range(1.0..=500.0)
-                    .suffix(" m"),
-            )
-            .on_hover_text("New altitude above home");
-            let alt = state.new_alt_m;
+            let alt = altitude_field(ui, &mut state.new_alt_m, "New altitude above home");
             if hold_button(
                 ui,
                 "Change alt",
@@ -220,13 +215,7 @@ pub fn bar(
         if let Some((lat, lon)) = state.go_here {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(format!("Go to {lat:.6}, {lon:.6} at")).color(theme::WARN));
-                ui.add(
-                    egui::DragValue::new(&mut state.goto_alt_m)
-                        .range(1.0..=500.0)
-                        .suffix(" m"),
-                )
-                .on_hover_text("Altitude above home");
-                let alt = state.goto_alt_m;
+                let alt = altitude_field(ui, &mut state.goto_alt_m, "Altitude above home");
                 if hold_button(
                     ui,
                     "Go here",
