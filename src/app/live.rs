@@ -45,13 +45,7 @@ impl AirlockApp {
             return;
         };
         // The vehicle on the screen is the one commanded.
-        let target = match (self.view.vehicle.system_id, self.view.vehicle.component_id) {
-            (Some(system_id), Some(component_id)) => Some(Target {
-                system_id,
-                component_id,
-            }),
-            _ => None,
-        };
+        let target = self.view.vehicle.followed();
         let id = session.request(Request {
             target,
             action: action.clone(),

@@ -238,8 +238,9 @@ impl<'a> Runner<'a> {
 
     fn request(&mut self, action: Action) -> anyhow::Result<Outcome> {
         self.wait_for_vehicle()?;
+        // Without --target: the vehicle whose state the waits watch (the first one heard).
         let id = self.session.request(Request {
-            target: self.target,
+            target: self.target.or(self.vehicle.followed()),
             action,
         });
         loop {

@@ -302,6 +302,14 @@ impl VehicleState {
         }
     }
 
+    /// The vehicle (system and component) this state follows, once it has been heard.
+    pub fn followed(&self) -> Option<crate::protocol::services::Target> {
+        Some(crate::protocol::services::Target {
+            system_id: self.system_id?,
+            component_id: self.component_id?,
+        })
+    }
+
     /// Whether the vehicle can arm, by what it says of itself: its pre-arm checks pass, and
     /// where it has them, a 3-D GPS fix and an EKF that uses it. `Err` names what is missing.
     pub fn readiness(&self) -> Result<(), String> {

@@ -104,7 +104,8 @@ impl Action {
     }
 }
 
-/// A request: an action for a vehicle (the first autopilot heard when `target` is `None`).
+/// A request: an action for a vehicle (when `target` is `None`, the autopilot with the lowest
+/// system and component ids heard on the link).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     pub target: Option<Target>,
@@ -273,23 +274,15 @@ impl Hub {
         }
     }
 
-    /// The vehicles heard so far (autopilots: their heartbeats say what they are).
-    pub fn vehicles(&self) -> &BTreeMap<Target, SeenVehicle> {
-        &self.vehicles
-    }
-
     /// Requests still waiting for their outcome.
     pub fn pending(&self) -> usize {
         self.jobs.len()
     }
 
-    /// The vehicle a request without a target goes to: the first autopilot heard.
+    /// The vehicle a request without a target goes to: the autopilot with the lowest
+    /// system and component ids (only autopilots' heartbeats are kept).
     pub fn default_target(&self) -> Option<Target> {
-        self.vehicles
-            .iter()
-            .filter(|(_, seen)| seen.autopilot != apm::MavAutopilot::MAV_AUTOPILOT_INVALID)
-            .map(|(target, _)| *target)
-            .next()
+        self.vehicles.keys().next().copied()
     }
 
     /// Starts a request. Its outcome comes as a [`ServiceEvent::Finished`] with `id`.
