@@ -10,6 +10,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod link;
+pub mod mission;
 pub mod privacy;
 pub mod protocol;
 pub mod review;

@@ -118,6 +118,11 @@ pub enum Command {
         #[arg(required = true, value_name = "STEP")]
         steps: Vec<steps::StepArg>,
     },
+    /// Mission files: show one, or convert between QGroundControl .plan and QGC WPL 110.
+    Mission {
+        #[command(subcommand)]
+        action: MissionAction,
+    },
     /// List the flights in the data folder, newest first.
     Flights {
         /// One JSON array instead of text.
@@ -156,6 +161,25 @@ pub enum Command {
         /// For `csv`: the message type, e.g. ATTITUDE.
         #[arg(long = "type", value_name = "NAME")]
         message_type: Option<String>,
+        /// Output file (must not exist).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+}
+
+/// What `airlock mission` does.
+#[derive(Debug, Subcommand)]
+pub enum MissionAction {
+    /// Print a mission file's items, fence, rally points and statistics.
+    Show {
+        file: PathBuf,
+        /// One JSON object: home, items, fence, rally, stats.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a mission file; the formats come from the extensions (.plan, .waypoints/.txt).
+    Convert {
+        input: PathBuf,
         /// Output file (must not exist).
         #[arg(short = 'o', long)]
         output: PathBuf,
@@ -365,6 +389,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             session.stop();
             result
         }
+        Command::Mission { action } => run_mission(action),
         Command::Info { path, json } => {
             let summary = review::summarize(path)?;
             let mut stdout = std::io::stdout().lock();
@@ -587,6 +612,102 @@ fn export_span(
         bail!("--from is after --to");
     }
     Ok(span)
+}
+
+/// Reads a mission file, naming it in the error.
+fn read_plan(path: &Path) -> anyhow::Result<crate::mission::Plan> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    crate::mission::Plan::parse(&text).with_context(|| format!("{}", path.display()))
+}
+
+fn run_mission(action: &MissionAction) -> anyhow::Result<()> {
+    use crate::mission::{stats, Format};
+    match action {
+        MissionAction::Show { file, json } => {
+            let plan = read_plan(file)?;
+            let mut stdout = std::io::stdout().lock();
+            if *json {
+                serde_json::to_writer_pretty(&mut stdout, &plan.to_json())?;
+                writeln!(stdout)?;
+                return Ok(());
+            }
+            if let Some(home) = &plan.home {
+                writeln!(
+                    stdout,
+                    "home  {:.7}, {:.7}, {} m (frame {})",
+                    home.x, home.y, home.z, home.frame
+                )?;
+            }
+            for (index, item) in plan.items.iter().enumerate() {
+                let [p1, p2, p3, p4] = item.params;
+                writeln!(
+                    stdout,
+                    "{:>4}  {:<20} frame {:<2} {:>12.7} {:>12.7} {:>9} m  params {p1} {p2} {p3} {p4}{}",
+                    index + 1,
+                    stats::command_name(item.command),
+                    item.frame,
+                    item.x,
+                    item.y,
+                    item.z,
+                    if item.autocontinue { "" } else { "  (no autocontinue)" }
+                )?;
+            }
+            let fence = &plan.fence;
+            if !fence.is_empty() {
+                writeln!(
+                    stdout,
+                    "fence {} circles, {} polygons{}",
+                    fence.circles.len(),
+                    fence.polygons.len(),
+                    if fence.return_point.is_some() {
+                        ", a return point"
+                    } else {
+                        ""
+                    }
+                )?;
+            }
+            if !plan.rally.is_empty() {
+                writeln!(stdout, "rally {} points", plan.rally.len())?;
+            }
+            let stats = stats::Stats::of(&plan);
+            writeln!(
+                stdout,
+                "{:.2} km, about {:.0} min at {} m/s, highest {}",
+                stats.distance_m / 1000.0,
+                stats.time_s / 60.0,
+                stats.cruise_speed_m_s,
+                stats
+                    .highest_alt_m
+                    .map_or("-".to_owned(), |a| format!("{a} m"))
+            )?;
+            Ok(())
+        }
+        MissionAction::Convert { input, output } => {
+            let format = Format::of_path(output)
+                .with_context(|| format!("{}: use .plan, .waypoints or .txt", output.display()))?;
+            let plan = read_plan(input)?;
+            let text = plan
+                .write(format)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let mut file = create_private_file(output)?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let flattened = plan.complex.len();
+            eprintln!(
+                "wrote {} items{} to {}",
+                plan.items.len(),
+                if format == Format::Waypoints && flattened > 0 {
+                    format!(" ({flattened} complex items flattened)")
+                } else {
+                    String::new()
+                },
+                output.display()
+            );
+            Ok(())
+        }
+    }
 }
 
 fn run_privacy(cli: &Cli, action: PrivacyAction) -> anyhow::Result<()> {
