@@ -205,3 +205,116 @@ fn cli_shows_json_and_converts() {
     );
     assert!(!target.exists());
 }
+
+/// A plan with a fence (a polygon, an exclusion circle, a return point) and rally points.
+fn fenced_plan() -> Plan {
+    use airlock::mission::{FenceCircle, FencePolygon};
+    let mut plan = load("ardupilot_autotest_copter_mission.txt");
+    plan.fence.polygons.push(FencePolygon {
+        vertices: vec![
+            (-35.36, 149.16),
+            (-35.36, 149.17),
+            (-35.37, 149.17),
+            (-35.37, 149.16),
+        ],
+        inclusion: true,
+    });
+    plan.fence.circles.push(FenceCircle {
+        lat_deg: -35.365,
+        lon_deg: 149.165,
+        radius_m: 30.0,
+        inclusion: false,
+    });
+    plan.fence.return_point = Some((-35.3631, 149.1651, 25.0));
+    plan.rally = vec![(-35.3625, 149.1655, 30.0), (-35.3640, 149.1640, 40.0)];
+    plan
+}
+
+#[test]
+fn upload_verify_download_and_clear_on_the_simulator() {
+    use std::process::Command;
+    let airlock = env!("CARGO_BIN_EXE_airlock");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = fenced_plan();
+    let file = dir.path().join("fenced.plan");
+    std::fs::write(&file, plan.write(Format::Plan).unwrap()).unwrap();
+    let mut sim = Command::new(airlock)
+        .args(["sim", "--idle", "--duration", "120"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut device = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(sim.stdout.take().unwrap()),
+        &mut device,
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(airlock)
+            .args(args)
+            .args(["--port", device.trim(), "--baud", "57600"])
+            .env("AIRLOCK_DATA_DIR", dir.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["mission", "upload", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("upload mission: 13 items uploaded and verified"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("upload fence: 6 items uploaded and verified"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("upload rally points: 2 items uploaded and verified"),
+        "{stdout}"
+    );
+
+    let back = dir.path().join("back.plan");
+    let out = run(&[
+        "mission",
+        "download",
+        "--type",
+        "all",
+        "-o",
+        back.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = Plan::parse(&std::fs::read_to_string(&back).unwrap()).unwrap();
+    assert_eq!(read.items.len(), plan.items.len());
+    for (seq, (a, b)) in plan.items.iter().zip(&read.items).enumerate() {
+        assert!(a.same_as(b), "item {}: {a:?} came back as {b:?}", seq + 1);
+    }
+    assert_eq!(read.fence.polygons.len(), 1);
+    assert_eq!(read.fence.polygons[0].vertices.len(), 4);
+    assert!(!read.fence.circles[0].inclusion);
+    assert!((read.fence.circles[0].radius_m - 30.0).abs() < 1e-4);
+    assert!(read.fence.return_point.is_some());
+    assert_eq!(read.rally.len(), 2);
+
+    let out = run(&["mission", "clear"]);
+    assert!(out.status.success());
+    let empty = dir.path().join("empty.waypoints");
+    let out = run(&["mission", "download", "-o", empty.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = Plan::parse(&std::fs::read_to_string(&empty).unwrap()).unwrap();
+    assert!(read.items.is_empty(), "cleared: {read:?}");
+    assert!(read.home.is_some(), "the vehicle's home stays item 0");
+    let _ = sim.kill();
+    let _ = sim.wait();
+}

@@ -177,6 +177,32 @@ pub enum MissionAction {
         #[arg(long)]
         json: bool,
     },
+    /// Upload a mission file to the vehicle and verify it by reading it back.
+    Upload {
+        #[command(flatten)]
+        link: LinkArgs,
+        file: PathBuf,
+        /// What to upload [default: all that the file holds].
+        #[arg(long = "type", value_enum)]
+        kind: Option<MissionType>,
+    },
+    /// Download the vehicle's mission to a file (the format from its extension).
+    Download {
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Output file (must not exist).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+        #[arg(long = "type", value_enum, default_value_t = MissionType::Mission)]
+        kind: MissionType,
+    },
+    /// Remove the vehicle's mission, fence or rally points.
+    Clear {
+        #[command(flatten)]
+        link: LinkArgs,
+        #[arg(long = "type", value_enum, default_value_t = MissionType::Mission)]
+        kind: MissionType,
+    },
     /// Convert a mission file; the formats come from the extensions (.plan, .waypoints/.txt).
     Convert {
         input: PathBuf,
@@ -184,6 +210,47 @@ pub enum MissionAction {
         #[arg(short = 'o', long)]
         output: PathBuf,
     },
+}
+
+/// Which of the vehicle's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MissionType {
+    Mission,
+    Fence,
+    Rally,
+    All,
+}
+
+impl MissionType {
+    fn kinds(self) -> Vec<crate::protocol::services::MissionKind> {
+        use crate::protocol::services::MissionKind;
+        match self {
+            Self::Mission => vec![MissionKind::Mission],
+            Self::Fence => vec![MissionKind::Fence],
+            Self::Rally => vec![MissionKind::Rally],
+            Self::All => vec![MissionKind::Mission, MissionKind::Fence, MissionKind::Rally],
+        }
+    }
+}
+
+/// How to reach the vehicle, for the commands that talk to it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LinkArgs {
+    /// Serial device (or, privacy off, a network port as for `record`).
+    #[arg(long)]
+    pub port: String,
+    /// Baud rate, or `auto` to detect it.
+    #[arg(long, default_value = "auto")]
+    pub baud: Baud,
+    /// The vehicle, SYS or SYS:COMP [default: the first autopilot heard].
+    #[arg(long, value_parser = steps::parse_target)]
+    pub target: Option<crate::protocol::services::Target>,
+    /// Longest wait for the vehicle to be heard, seconds.
+    #[arg(long, default_value_t = 120.0)]
+    pub timeout: f64,
+    /// The exact flight folder to create [default: a new folder in the data folder].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// A switch.
@@ -389,7 +456,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             session.stop();
             result
         }
-        Command::Mission { action } => run_mission(action),
+        Command::Mission { action } => run_mission(cli, action),
         Command::Info { path, json } => {
             let summary = review::summarize(path)?;
             let mut stdout = std::io::stdout().lock();
@@ -621,9 +688,107 @@ fn read_plan(path: &Path) -> anyhow::Result<crate::mission::Plan> {
     crate::mission::Plan::parse(&text).with_context(|| format!("{}", path.display()))
 }
 
-fn run_mission(action: &MissionAction) -> anyhow::Result<()> {
-    use crate::mission::{stats, Format};
+/// Runs `work` over a recorded session with the vehicle; the flight is closed cleanly after.
+fn with_vehicle(
+    cli: &Cli,
+    link: &LinkArgs,
+    work: impl FnOnce(&mut steps::Runner<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let config = session_config(cli, &link.port, link.baud, link.out.as_deref())?;
+    let timeout = seconds(Some(link.timeout))?.unwrap_or_default();
+    let session = session::SessionHandle::spawn(config, Box::new(|| {}))
+        .context("cannot start the session")?;
+    let mut print = |line: &str| {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    };
+    let mut runner = steps::Runner::new(&session, link.target, timeout, &mut print);
+    let result = work(&mut runner);
+    drop(runner);
+    session.stop();
+    result
+}
+
+fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
+    use crate::mission::{stats, wire, Format, Plan};
+    use crate::protocol::services::{Action, MissionKind};
     match action {
+        MissionAction::Upload { link, file, kind } => {
+            let plan = read_plan(file)?;
+            let kinds = match kind {
+                Some(kind) => kind.kinds(),
+                None => {
+                    let mut kinds = vec![MissionKind::Mission];
+                    if !plan.fence.is_empty() {
+                        kinds.push(MissionKind::Fence);
+                    }
+                    if !plan.rally.is_empty() {
+                        kinds.push(MissionKind::Rally);
+                    }
+                    kinds
+                }
+            };
+            // Every kind is checked before anything is sent.
+            let uploads = kinds
+                .into_iter()
+                .map(|kind| wire::to_wire(&plan, kind).map(|items| (kind, items)))
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("{}", file.display()))?;
+            with_vehicle(cli, link, |runner| {
+                for (kind, items) in uploads {
+                    let count = items.len();
+                    let (outcome, _) = runner.transfer(Action::UploadMission { kind, items })?;
+                    if !outcome.is_accepted() {
+                        runner.say(&format!("upload {}: {outcome}", kind.name()));
+                        bail!("the {} was not uploaded: {outcome}", kind.name());
+                    }
+                    runner.say(&format!(
+                        "upload {}: {count} items uploaded and verified",
+                        kind.name()
+                    ));
+                }
+                Ok(())
+            })
+        }
+        MissionAction::Download { link, output, kind } => {
+            let format = Format::of_path(output)
+                .with_context(|| format!("{}: use .plan, .waypoints or .txt", output.display()))?;
+            let mut plan = Plan::default();
+            with_vehicle(cli, link, |runner| {
+                for kind in kind.kinds() {
+                    let (outcome, items) = runner.transfer(Action::DownloadMission { kind })?;
+                    match items {
+                        Some(items) if outcome.is_accepted() => {
+                            runner.say(&format!("download {}: {} items", kind.name(), items.len()));
+                            wire::from_wire(&mut plan, kind, &items);
+                        }
+                        _ => {
+                            runner.say(&format!("download {}: {outcome}", kind.name()));
+                            bail!("the {} was not downloaded: {outcome}", kind.name());
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            let text = plan
+                .write(format)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let mut out = create_private_file(output)?;
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.sync_all())
+                .with_context(|| format!("cannot write {}", output.display()))
+        }
+        MissionAction::Clear { link, kind } => with_vehicle(cli, link, |runner| {
+            for kind in kind.kinds() {
+                let (outcome, _) = runner.transfer(Action::ClearMission { kind })?;
+                runner.say(&format!("clear {}: {outcome}", kind.name()));
+                if !outcome.is_accepted() {
+                    bail!("the {} was not cleared: {outcome}", kind.name());
+                }
+            }
+            Ok(())
+        }),
         MissionAction::Show { file, json } => {
             let plan = read_plan(file)?;
             let mut stdout = std::io::stdout().lock();

@@ -137,6 +137,8 @@ pub struct Runner<'a> {
     vehicle: VehicleState,
     link: LinkState,
     outcomes: Vec<(RequestId, Outcome)>,
+    /// Items downloaded by requests, by id.
+    missions: Vec<(RequestId, Vec<crate::protocol::services::mission::WireItem>)>,
     out: &'a mut dyn FnMut(&str),
 }
 
@@ -159,6 +161,7 @@ impl<'a> Runner<'a> {
             vehicle,
             link: LinkState::Connecting,
             outcomes: Vec::new(),
+            missions: Vec::new(),
             out,
         }
     }
@@ -190,6 +193,9 @@ impl<'a> Runner<'a> {
                 SessionEvent::Problem(problem) => eprintln!("problem: {problem}"),
                 SessionEvent::Service(ServiceEvent::Finished { id, outcome }) => {
                     self.outcomes.push((id, outcome));
+                }
+                SessionEvent::Service(ServiceEvent::Mission { id, items, .. }) => {
+                    self.missions.push((id, items));
                 }
                 SessionEvent::Closed(_) => bail!("the session closed"),
                 _ => {}
@@ -236,7 +242,33 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// Asks for a mission transfer; its outcome, and the items when it was a download.
+    pub fn transfer(
+        &mut self,
+        action: Action,
+    ) -> anyhow::Result<(
+        Outcome,
+        Option<Vec<crate::protocol::services::mission::WireItem>>,
+    )> {
+        let (id, outcome) = self.request_id(action)?;
+        let items = self
+            .missions
+            .iter()
+            .position(|(done, _)| *done == id)
+            .map(|index| self.missions.remove(index).1);
+        Ok((outcome, items))
+    }
+
+    /// Prints a line of output.
+    pub fn say(&mut self, line: &str) {
+        (self.out)(line);
+    }
+
     fn request(&mut self, action: Action) -> anyhow::Result<Outcome> {
+        self.request_id(action).map(|(_, outcome)| outcome)
+    }
+
+    fn request_id(&mut self, action: Action) -> anyhow::Result<(RequestId, Outcome)> {
         self.wait_for_vehicle()?;
         // Without --target: the vehicle whose state the waits watch (the first one heard).
         let id = self.session.request(Request {
@@ -245,7 +277,7 @@ impl<'a> Runner<'a> {
         });
         loop {
             if let Some(index) = self.outcomes.iter().position(|(done, _)| *done == id) {
-                return Ok(self.outcomes.remove(index).1);
+                return Ok((id, self.outcomes.remove(index).1));
             }
             self.pump(Duration::from_millis(100))?;
         }

@@ -8,6 +8,7 @@
 //! dropped frames). It is the demo vehicle and the test peer; it never touches the flight record.
 
 mod commands;
+mod mission;
 pub mod model;
 pub mod pilot;
 mod telemetry;
@@ -72,6 +73,8 @@ pub struct SimVehicle {
     /// Silent until then (rebooting).
     rebooting_until_s: Option<f64>,
     gcs_seen: bool,
+    /// The mission, fence and rally lists the ground station uploaded.
+    missions: mission::MissionStore,
     /// Frames received from the ground station, by message name.
     pub received: std::collections::BTreeMap<String, u64>,
 }
@@ -92,6 +95,7 @@ impl SimVehicle {
             boot_s: 0.0,
             rebooting_until_s: None,
             gcs_seen: false,
+            missions: Default::default(),
             received: Default::default(),
         }
     }
@@ -117,6 +121,19 @@ impl SimVehicle {
         }
     }
 
+    /// Home as the mission's item 0.
+    fn home_item(&self) -> crate::protocol::services::mission::WireItem {
+        crate::protocol::services::mission::WireItem {
+            x: (model::HOME_LAT_DEG * 1e7).round() as i32,
+            y: (model::HOME_LON_DEG * 1e7).round() as i32,
+            z: model::HOME_ALT_MSL_M as f32,
+            command: apm::MavCmd::MAV_CMD_NAV_WAYPOINT,
+            frame: apm::MavFrame::MAV_FRAME_GLOBAL,
+            autocontinue: 1,
+            ..Default::default()
+        }
+    }
+
     fn rebooting(&self) -> bool {
         self.rebooting_until_s.is_some()
     }
@@ -128,6 +145,7 @@ impl SimVehicle {
             return Vec::new();
         }
         let mut messages = self.texts();
+        messages.extend(self.missions.tick(now_s));
         if self.model.battery_pct() < 30.0 && self.model.armed && self.rng.f64() < 0.002 {
             messages.push(statustext(
                 apm::MavSeverity::MAV_SEVERITY_WARNING,
@@ -229,8 +247,11 @@ impl SimVehicle {
         });
         let mut replies = Vec::new();
         for (header, message) in messages {
-            if let Some(reply) = self.answer(&header, message) {
-                replies.push(reply);
+            let from = (header.system_id, header.component_id);
+            let home = self.home_item();
+            match self.missions.answer(self.now_s, from, &message, &home) {
+                Some(answers) => replies.extend(answers),
+                None => replies.extend(self.answer(&header, message)),
             }
             // ArduPilot sends its ACK at once and its texts after it.
             replies.extend(self.texts());

@@ -75,6 +75,7 @@ impl RequestLog {
         let id = match event {
             ServiceEvent::Step { id, .. }
             | ServiceEvent::Progress { id, .. }
+            | ServiceEvent::Mission { id, .. }
             | ServiceEvent::Finished { id, .. } => *id,
         };
         let Some(entry) = self.entries.iter_mut().find(|entry| entry.id == id) else {

@@ -29,8 +29,9 @@ pub enum TransferEnd {
     /// The vehicle refused with this MISSION_ACK result.
     Refused(apm::MavMissionResult),
     /// Every item went out but the vehicle's ACCEPTED never came (lost on the way, and a
-    /// repeated last item then got ERROR): only reading the mission back can tell.
-    Unacknowledged,
+    /// repeated last item then got ERROR): only reading the mission back can tell. The items
+    /// that were sent.
+    Unacknowledged(Vec<WireItem>),
     /// No answer after [`MAX_SILENT_STEPS`] tries of the same step.
     TimedOut { step: String },
 }
@@ -66,6 +67,8 @@ enum Stage {
     },
     /// Download: waiting for the count.
     Listing,
+    /// MISSION_CLEAR_ALL sent, waiting for its ACK.
+    Clearing,
     /// Download: waiting for item `next` of `count`.
     Receiving {
         count: u16,
@@ -132,6 +135,32 @@ impl Transfer {
         };
         let first = transfer.list_message();
         (transfer, vec![first])
+    }
+
+    /// Clearing the vehicle's list; returns it with the message to send first.
+    pub fn clear(
+        now_us: u64,
+        target: Target,
+        mission_type: apm::MavMissionType,
+    ) -> (Self, Vec<MavMessage>) {
+        let transfer = Self {
+            target,
+            mission_type,
+            items: Vec::new(),
+            stage: Stage::Clearing,
+            deadline_us: now_us + STEP_TIMEOUT_US,
+            silent_steps: 0,
+        };
+        let first = transfer.clear_message();
+        (transfer, vec![first])
+    }
+
+    fn clear_message(&self) -> MavMessage {
+        MavMessage::MISSION_CLEAR_ALL(apm::MISSION_CLEAR_ALL_DATA {
+            target_system: self.target.system_id,
+            target_component: self.target.component_id,
+            mission_type: self.mission_type,
+        })
     }
 
     fn count_message(&self) -> MavMessage {
@@ -230,7 +259,18 @@ impl Transfer {
                     // After the last item, a refusal answers a repeat of it: the first
                     // answer (maybe ACCEPTED) was lost.
                     _ if usize::from(*asked_up_to) >= self.items.len() => {
-                        self.end(TransferEnd::Unacknowledged)
+                        let items = std::mem::take(&mut self.items);
+                        self.end(TransferEnd::Unacknowledged(items))
+                    }
+                    result => self.end(TransferEnd::Refused(result)),
+                }
+            }
+            (Stage::Clearing, MavMessage::MISSION_ACK(ack))
+                if for_us(ack.target_system) && ours(ack.mission_type) =>
+            {
+                match ack.mavtype {
+                    apm::MavMissionResult::MAV_MISSION_ACCEPTED => {
+                        self.end(TransferEnd::Done(Vec::new()))
                     }
                     result => self.end(TransferEnd::Refused(result)),
                 }
@@ -320,6 +360,7 @@ impl Transfer {
             } => (format!("item {seq}"), self.item_message(*seq)),
             Stage::Uploading { .. } => ("count".to_owned(), Some(self.count_message())),
             Stage::Listing => ("list".to_owned(), Some(self.list_message())),
+            Stage::Clearing => ("clear".to_owned(), Some(self.clear_message())),
             Stage::Receiving { next, .. } => {
                 (format!("item {next}"), Some(self.request_message(*next)))
             }
@@ -329,7 +370,7 @@ impl Transfer {
             let all_sent = matches!(self.stage, Stage::Uploading { asked_up_to, .. }
                 if usize::from(asked_up_to) >= self.items.len() && !self.items.is_empty());
             let end = if all_sent {
-                TransferEnd::Unacknowledged
+                TransferEnd::Unacknowledged(std::mem::take(&mut self.items))
             } else {
                 TransferEnd::TimedOut { step }
             };
@@ -518,7 +559,7 @@ mod tests {
             let (end, sent) = run(upload, first, &mut vehicle, loss, seed);
             // Done, or (when the final ACCEPTED was lost) for the read-back to confirm.
             assert!(
-                matches!(end, TransferEnd::Done(_) | TransferEnd::Unacknowledged),
+                matches!(end, TransferEnd::Done(_) | TransferEnd::Unacknowledged(_)),
                 "loss {loss}: {end:?}"
             );
             let (mut uploaded, _) = Transfer::upload(0, TARGET, MISSION, items(101));

@@ -12,6 +12,7 @@ pub mod command;
 pub mod mission;
 pub mod plan;
 pub mod presence;
+mod transfers;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -79,6 +80,47 @@ pub enum Action {
     },
     MissionStart,
     Reboot,
+    /// Replace the vehicle's mission, fence or rally points with these items (sequence 0
+    /// first: ArduPilot's home for the mission), then read them back to verify.
+    UploadMission {
+        kind: MissionKind,
+        items: Vec<mission::WireItem>,
+    },
+    /// Read the vehicle's mission, fence or rally points (a [`ServiceEvent::Mission`]).
+    DownloadMission {
+        kind: MissionKind,
+    },
+    /// Remove the vehicle's mission, fence or rally points.
+    ClearMission {
+        kind: MissionKind,
+    },
+}
+
+/// Which of a vehicle's lists a mission transfer is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissionKind {
+    Mission,
+    Fence,
+    Rally,
+}
+
+impl MissionKind {
+    pub fn mission_type(self) -> apm::MavMissionType {
+        match self {
+            Self::Mission => apm::MavMissionType::MAV_MISSION_TYPE_MISSION,
+            Self::Fence => apm::MavMissionType::MAV_MISSION_TYPE_FENCE,
+            Self::Rally => apm::MavMissionType::MAV_MISSION_TYPE_RALLY,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mission => "mission",
+            Self::Fence => "fence",
+            Self::Rally => "rally points",
+        }
+    }
 }
 
 impl Action {
@@ -101,6 +143,11 @@ impl Action {
             Self::ChangeAltitude { alt_m } => format!("change altitude to {alt_m} m"),
             Self::MissionStart => "start the mission".into(),
             Self::Reboot => "reboot the autopilot".into(),
+            Self::UploadMission { kind, items } => {
+                format!("upload the {} ({} items)", kind.name(), items.len())
+            }
+            Self::DownloadMission { kind } => format!("download the {}", kind.name()),
+            Self::ClearMission { kind } => format!("clear the {}", kind.name()),
         }
     }
 }
@@ -178,6 +225,12 @@ pub enum ServiceEvent {
     Step { id: RequestId, step: String },
     /// The vehicle is working on it; a percentage when it gives one.
     Progress { id: RequestId, percent: Option<u8> },
+    /// The items a download read (sequence 0 first), just before its `Finished`.
+    Mission {
+        id: RequestId,
+        kind: MissionKind,
+        items: Vec<mission::WireItem>,
+    },
     /// The one outcome of a request.
     Finished { id: RequestId, outcome: Outcome },
 }
@@ -235,6 +288,7 @@ pub struct Hub {
     presence: Presence,
     vehicles: BTreeMap<Target, SeenVehicle>,
     jobs: Vec<Job>,
+    transfers: transfers::Transfers,
     texts: VecDeque<Text>,
     outbound: VecDeque<Outbound>,
     events: VecDeque<ServiceEvent>,
@@ -248,6 +302,7 @@ impl Hub {
             presence: Presence::new(act_as_gcs),
             vehicles: BTreeMap::new(),
             jobs: Vec::new(),
+            transfers: transfers::Transfers::default(),
             texts: VecDeque::new(),
             outbound: VecDeque::new(),
             events: VecDeque::new(),
@@ -265,9 +320,13 @@ impl Hub {
     pub fn link_lost(&mut self, reason: &str) {
         self.link_up = false;
         self.presence.link_down();
-        for job in std::mem::take(&mut self.jobs) {
+        let ended = self.transfers.drain_ids();
+        for id in ended
+            .into_iter()
+            .chain(std::mem::take(&mut self.jobs).into_iter().map(|job| job.id))
+        {
             self.events.push_back(ServiceEvent::Finished {
-                id: job.id,
+                id,
                 outcome: Outcome::LinkLost {
                     reason: reason.to_owned(),
                 },
@@ -277,7 +336,7 @@ impl Hub {
 
     /// Requests still waiting for their outcome.
     pub fn pending(&self) -> usize {
-        self.jobs.len()
+        self.jobs.len() + self.transfers.len()
     }
 
     /// The vehicle a request without a target goes to: the autopilot with the lowest
@@ -306,6 +365,20 @@ impl Hub {
         let Some(seen) = self.vehicle_of(target) else {
             return refuse(self, format!("no vehicle {target} on this link"));
         };
+        let ardupilot = seen.autopilot == apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA;
+        if let Some(start) = transfers::start(now_us, id, target, ardupilot, &request.action) {
+            match self.transfers.begin(start) {
+                Ok(messages) => {
+                    self.outbound
+                        .extend(messages.into_iter().map(|message| Outbound {
+                            message,
+                            request: Some(id),
+                        }))
+                }
+                Err(reason) => refuse(self, reason),
+            }
+            return;
+        }
         match plan::plan(&request.action, seen) {
             Ok(steps) => {
                 self.jobs.push(Job {
@@ -334,6 +407,8 @@ impl Hub {
     /// Takes one message from the link.
     pub fn on_message(&mut self, now_us: u64, header: &FrameHeader, message: &MavMessage) {
         self.observe(now_us, header, message);
+        let (out, events) = self.transfers.on_message(now_us, header, message);
+        self.take_transfers(out, events);
         for index in 0..self.jobs.len() {
             let Some(running) = self.jobs[index].running.as_mut() else {
                 continue;
@@ -349,6 +424,8 @@ impl Hub {
 
     /// Moves the clock on: heartbeats, retries, timeouts, reasons gathered.
     pub fn tick(&mut self, now_us: u64) {
+        let (out, events) = self.transfers.tick(now_us);
+        self.take_transfers(out, events);
         if self.link_up {
             let requests = self.presence.tick(now_us, &self.vehicles);
             self.outbound
@@ -378,8 +455,18 @@ impl Hub {
         }
     }
 
+    fn take_transfers(&mut self, out: Vec<Outbound>, events: Vec<ServiceEvent>) {
+        self.outbound.extend(out);
+        self.events.extend(events);
+    }
+
     /// Ends request `id` now with `outcome` (e.g. its frame could not be written).
     pub fn abandon(&mut self, id: RequestId, outcome: Outcome) {
+        if self.transfers.remove(id) {
+            self.events
+                .push_back(ServiceEvent::Finished { id, outcome });
+            return;
+        }
         if let Some(index) = self.jobs.iter().position(|job| job.id == id) {
             self.jobs.remove(index);
             self.events

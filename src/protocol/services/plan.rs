@@ -278,6 +278,11 @@ pub fn plan(action: &Action, vehicle: &SeenVehicle) -> Result<Vec<Step>, String>
             "mission start",
             long(apm::MavCmd::MAV_CMD_MISSION_START, [0.0; 7]),
         )],
+        Action::UploadMission { .. }
+        | Action::DownloadMission { .. }
+        | Action::ClearMission { .. } => {
+            return Err("a mission transfer is not a command".to_owned())
+        }
         Action::Reboot => {
             let mut params = [0.0; 7];
             params[0] = 1.0;

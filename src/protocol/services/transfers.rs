@@ -1,0 +1,288 @@
+//! The hub's mission transfers: an upload is followed by a download that verifies it; a
+//! download hands its items over; a clear waits for its ACK. One transfer per vehicle at a time
+//! (the protocol cannot tell two apart).
+
+use super::mission::{Transfer, TransferEnd, WireItem, MAX_SILENT_STEPS};
+use super::{Action, MissionKind, Outbound, Outcome, RequestId, ServiceEvent, Target};
+use crate::protocol::{FrameHeader, MavMessage};
+
+/// What a transfer request starts as.
+pub(super) struct Start {
+    id: RequestId,
+    target: Target,
+    kind: MissionKind,
+    /// ArduPilot replaces mission item 0 with its home: not compared on verifying.
+    skip_home: bool,
+    what: What,
+    now_us: u64,
+}
+
+enum What {
+    Upload(Vec<WireItem>),
+    Download,
+    Clear,
+}
+
+/// The transfer an action asks for, if it is one.
+pub(super) fn start(
+    now_us: u64,
+    id: RequestId,
+    target: Target,
+    ardupilot: bool,
+    action: &Action,
+) -> Option<Start> {
+    let (kind, what) = match action {
+        Action::UploadMission { kind, items } => (*kind, What::Upload(items.clone())),
+        Action::DownloadMission { kind } => (*kind, What::Download),
+        Action::ClearMission { kind } => (*kind, What::Clear),
+        _ => return None,
+    };
+    Some(Start {
+        id,
+        target,
+        kind,
+        skip_home: ardupilot && kind == MissionKind::Mission,
+        what,
+        now_us,
+    })
+}
+
+enum Phase {
+    Uploading,
+    /// Reading back what was uploaded.
+    Verifying(Vec<WireItem>),
+    Downloading,
+    Clearing,
+}
+
+struct Job {
+    id: RequestId,
+    target: Target,
+    kind: MissionKind,
+    skip_home: bool,
+    transfer: Transfer,
+    phase: Phase,
+}
+
+/// The transfers in progress.
+#[derive(Default)]
+pub(super) struct Transfers {
+    jobs: Vec<Job>,
+}
+
+impl Transfers {
+    pub(super) fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Starts a transfer; its first messages, or why it cannot start.
+    pub(super) fn begin(&mut self, start: Start) -> Result<Vec<MavMessage>, String> {
+        if self
+            .jobs
+            .iter()
+            .any(|job| job.target.system_id == start.target.system_id)
+        {
+            return Err("another mission transfer with this vehicle is still running".to_owned());
+        }
+        let mission_type = start.kind.mission_type();
+        let ((transfer, first), phase) = match start.what {
+            What::Upload(items) => (
+                Transfer::upload(start.now_us, start.target, mission_type, items),
+                Phase::Uploading,
+            ),
+            What::Download => (
+                Transfer::download(start.now_us, start.target, mission_type),
+                Phase::Downloading,
+            ),
+            What::Clear => (
+                Transfer::clear(start.now_us, start.target, mission_type),
+                Phase::Clearing,
+            ),
+        };
+        self.jobs.push(Job {
+            id: start.id,
+            target: start.target,
+            kind: start.kind,
+            skip_home: start.skip_home,
+            transfer,
+            phase,
+        });
+        Ok(first)
+    }
+
+    /// Removes a transfer; whether there was one.
+    pub(super) fn remove(&mut self, id: RequestId) -> bool {
+        let before = self.jobs.len();
+        self.jobs.retain(|job| job.id != id);
+        self.jobs.len() != before
+    }
+
+    /// Ends every transfer (the link is gone); their ids.
+    pub(super) fn drain_ids(&mut self) -> Vec<RequestId> {
+        self.jobs.drain(..).map(|job| job.id).collect()
+    }
+
+    pub(super) fn on_message(
+        &mut self,
+        now_us: u64,
+        header: &FrameHeader,
+        message: &MavMessage,
+    ) -> (Vec<Outbound>, Vec<ServiceEvent>) {
+        self.each(now_us, |transfer| {
+            transfer.on_message(now_us, header, message)
+        })
+    }
+
+    pub(super) fn tick(&mut self, now_us: u64) -> (Vec<Outbound>, Vec<ServiceEvent>) {
+        self.each(now_us, |transfer| transfer.tick(now_us))
+    }
+
+    fn each(
+        &mut self,
+        now_us: u64,
+        mut poll_of: impl FnMut(&mut Transfer) -> super::mission::TransferPoll,
+    ) -> (Vec<Outbound>, Vec<ServiceEvent>) {
+        let mut out = Vec::new();
+        let mut events = Vec::new();
+        let mut index = 0;
+        while index < self.jobs.len() {
+            let job = &mut self.jobs[index];
+            let poll = poll_of(&mut job.transfer);
+            out.extend(poll.send.into_iter().map(|message| Outbound {
+                message,
+                request: Some(job.id),
+            }));
+            if let Some((done, total)) = poll.progress {
+                let share = f32::from(done) / f32::from(total.max(1));
+                // An upload is the first half of upload-and-verify.
+                let percent = match job.phase {
+                    Phase::Uploading => share * 50.0,
+                    Phase::Verifying(_) => 50.0 + share * 50.0,
+                    _ => share * 100.0,
+                };
+                events.push(ServiceEvent::Progress {
+                    id: job.id,
+                    percent: Some(percent.clamp(0.0, 100.0) as u8),
+                });
+            }
+            let Some(end) = poll.ended else {
+                index += 1;
+                continue;
+            };
+            match finish(job, end, now_us) {
+                Next::Continue(first) => {
+                    out.extend(first.into_iter().map(|message| Outbound {
+                        message,
+                        request: Some(job.id),
+                    }));
+                    index += 1;
+                }
+                Next::End(mission, outcome) => {
+                    let id = job.id;
+                    if let Some(items) = mission {
+                        events.push(ServiceEvent::Mission {
+                            id,
+                            kind: job.kind,
+                            items,
+                        });
+                    }
+                    events.push(ServiceEvent::Finished { id, outcome });
+                    self.jobs.remove(index);
+                }
+            }
+        }
+        (out, events)
+    }
+}
+
+enum Next {
+    /// The next phase started with these messages.
+    Continue(Vec<MavMessage>),
+    /// The request ends: downloaded items (for a download) and the outcome.
+    End(Option<Vec<WireItem>>, Outcome),
+}
+
+fn step_name(job: &Job) -> String {
+    match job.phase {
+        Phase::Uploading => format!("upload {}", job.kind.name()),
+        Phase::Verifying(_) => format!("read back {}", job.kind.name()),
+        Phase::Downloading => format!("download {}", job.kind.name()),
+        Phase::Clearing => format!("clear {}", job.kind.name()),
+    }
+}
+
+fn finish(job: &mut Job, end: TransferEnd, now_us: u64) -> Next {
+    let step = step_name(job);
+    let refused = |result: String, reason: Vec<String>| Outcome::Refused {
+        step: step.clone(),
+        result,
+        reason,
+    };
+    match (std::mem::replace(&mut job.phase, Phase::Clearing), end) {
+        (Phase::Uploading, TransferEnd::Done(items) | TransferEnd::Unacknowledged(items)) => {
+            let (transfer, first) = Transfer::download(now_us, job.target, job.kind.mission_type());
+            job.transfer = transfer;
+            job.phase = Phase::Verifying(items);
+            Next::Continue(first)
+        }
+        (Phase::Verifying(sent), TransferEnd::Done(read)) => {
+            let differences = compare(&sent, &read, job.skip_home);
+            if differences.is_empty() {
+                Next::End(None, Outcome::Accepted)
+            } else {
+                Next::End(None, refused("DIFFERENT".to_owned(), differences))
+            }
+        }
+        (Phase::Downloading, TransferEnd::Done(items)) => Next::End(Some(items), Outcome::Accepted),
+        (Phase::Clearing, TransferEnd::Done(_)) => Next::End(None, Outcome::Accepted),
+        (_, TransferEnd::Refused(result)) => {
+            let name = format!("{result:?}")
+                .trim_start_matches("MAV_MISSION_")
+                .to_owned();
+            Next::End(None, refused(name, Vec::new()))
+        }
+        (_, TransferEnd::TimedOut { step: what }) => Next::End(
+            None,
+            Outcome::TimedOut {
+                step: format!("{step} ({what})"),
+                attempts: MAX_SILENT_STEPS + 1,
+            },
+        ),
+        (_, end) => Next::End(None, refused(format!("{end:?}"), Vec::new())),
+    }
+}
+
+/// What differs between items sent and read back, in words; float32 rounding allowed.
+fn compare(sent: &[WireItem], read: &[WireItem], skip_home: bool) -> Vec<String> {
+    if sent.len() != read.len() {
+        return vec![format!(
+            "{} items sent, {} read back",
+            sent.len(),
+            read.len()
+        )];
+    }
+    let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+    sent.iter()
+        .zip(read)
+        .enumerate()
+        .skip(usize::from(skip_home))
+        .filter(|(_, (a, b))| {
+            !(a.command == b.command
+                && a.frame == b.frame
+                && a.x == b.x
+                && a.y == b.y
+                && same(a.z, b.z)
+                && same(a.param1, b.param1)
+                && same(a.param2, b.param2)
+                && same(a.param3, b.param3)
+                && same(a.param4, b.param4)
+                && a.autocontinue == b.autocontinue)
+        })
+        .map(|(seq, (a, b))| {
+            format!(
+                "item {seq}: sent {:?} {:?} {} {} {}, read {:?} {:?} {} {} {}",
+                a.command, a.frame, a.x, a.y, a.z, b.command, b.frame, b.x, b.y, b.z
+            )
+        })
+        .collect()
+}
