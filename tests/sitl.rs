@@ -181,3 +181,151 @@ fn takeoff_goto_and_rtl_over_a_clean_radio() {
 fn takeoff_goto_and_rtl_over_a_radio_losing_2_percent() {
     takeoff_goto_rtl(0.02);
 }
+
+/// pymavlink reads the vehicle's mission on its own (one item at a time, re-asking on silence)
+/// and prints `[[seq, command, frame, x, y, z], …]`.
+const PYMAVLINK_DOWNLOAD: &str = r#"
+import json, sys, time
+from pymavlink import mavutil
+m = mavutil.mavlink_connection(sys.argv[1], baud=57600, source_system=254, source_component=190)
+m.wait_heartbeat(timeout=30)
+count = None
+for _ in range(30):
+    m.mav.mission_request_list_send(1, 1, 0)
+    msg = m.recv_match(type='MISSION_COUNT', blocking=True, timeout=1)
+    if msg is not None:
+        count = msg.count
+        break
+items = []
+for seq in range(count):
+    for _ in range(30):
+        m.mav.mission_request_int_send(1, 1, seq, 0)
+        msg = m.recv_match(type='MISSION_ITEM_INT', blocking=True, timeout=0.7)
+        if msg is not None and msg.seq == seq:
+            items.append([msg.seq, msg.command, msg.frame, msg.x, msg.y, msg.z])
+            break
+    else:
+        sys.exit("item %d never came" % seq)
+m.mav.mission_ack_send(1, 1, 0, 0)
+print(json.dumps(items))
+"#;
+
+#[test]
+fn a_100_waypoint_mission_fence_and_rally_upload_verified_over_a_lossy_radio() {
+    use airlock::mission::{FenceCircle, FencePolygon, Format, MissionItem, Plan};
+    let Some(bundle) = bundle() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sitl = Sitl::start(&bundle, 0.02);
+    let mut plan = Plan {
+        home: Some(MissionItem::new(16, 0, HOME_LAT_DEG, HOME_LON_DEG, 584.0)),
+        ..Plan::default()
+    };
+    plan.items
+        .push(MissionItem::new(22, 3, HOME_LAT_DEG, HOME_LON_DEG, 20.0));
+    for i in 0..99 {
+        let angle = f64::from(i) * 0.2;
+        let north = 150.0 * angle.cos();
+        let east = 150.0 * angle.sin();
+        plan.items.push(MissionItem::new(
+            16,
+            3,
+            HOME_LAT_DEG + (north / EARTH_RADIUS_M).to_degrees(),
+            HOME_LON_DEG + (east / (EARTH_RADIUS_M * HOME_LAT_DEG.to_radians().cos())).to_degrees(),
+            20.0 + f64::from(i % 10),
+        ));
+    }
+    let d = 0.003;
+    plan.fence.polygons.push(FencePolygon {
+        vertices: vec![
+            (HOME_LAT_DEG - d, HOME_LON_DEG - d),
+            (HOME_LAT_DEG + d, HOME_LON_DEG - d),
+            (HOME_LAT_DEG + d, HOME_LON_DEG + d),
+            (HOME_LAT_DEG - d, HOME_LON_DEG + d),
+        ],
+        inclusion: true,
+    });
+    plan.fence.circles.push(FenceCircle {
+        lat_deg: HOME_LAT_DEG + 0.001,
+        lon_deg: HOME_LON_DEG,
+        radius_m: 20.0,
+        inclusion: false,
+    });
+    plan.rally = vec![(HOME_LAT_DEG + 0.0005, HOME_LON_DEG, 30.0)];
+    let file = sitl.dir.path().join("hundred.plan");
+    std::fs::write(&file, plan.write(Format::Plan).unwrap()).unwrap();
+    let airlock = |args: &[&str]| {
+        Command::new(AIRLOCK)
+            .args(args)
+            .args(["--baud", "57600", "--port"])
+            .arg(sitl.gcs())
+            .env("AIRLOCK_DATA_DIR", sitl.dir.path().join("data"))
+            .output()
+            .expect("airlock runs")
+    };
+    // ArduPilot answers NO_SPACE until its mission storage is up (seen 2 s after start).
+    std::thread::sleep(Duration::from_secs(10));
+    let started = Instant::now();
+    let out = airlock(&["mission", "upload", file.to_str().unwrap()]);
+    let upload_s = started.elapsed().as_secs_f64();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("upload mission: 101 items uploaded and verified"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("upload fence: 5 items uploaded and verified"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("upload rally points: 1 items uploaded and verified"),
+        "{stdout}"
+    );
+    let back = sitl.dir.path().join("back.plan");
+    let started = Instant::now();
+    let out = airlock(&[
+        "mission",
+        "download",
+        "--type",
+        "all",
+        "-o",
+        back.to_str().unwrap(),
+    ]);
+    let download_s = started.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let read = Plan::parse(&std::fs::read_to_string(&back).unwrap()).unwrap();
+    assert_eq!(read.items.len(), 100);
+    for (seq, (a, b)) in plan.items.iter().zip(&read.items).enumerate() {
+        assert!(a.same_as(b), "item {}: {a:?} came back as {b:?}", seq + 1);
+    }
+    assert_eq!(read.fence.polygons.len(), 1);
+    assert_eq!(read.fence.circles.len(), 1);
+    assert_eq!(read.rally.len(), 1);
+    println!("2 % loss: upload and verify of mission, fence and rally {upload_s:.1} s (process included); download of all three {download_s:.1} s");
+    // pymavlink, on its own, reads the same mission from the vehicle.
+    let Some(python) = common::python() else {
+        return;
+    };
+    let out = Command::new(python)
+        .args(["-c", PYMAVLINK_DOWNLOAD])
+        .arg(sitl.gcs())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let theirs: Vec<(u16, u16, u8, i32, i32, f32)> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(theirs.len(), 101);
+    for (seq, item) in plan.items.iter().enumerate() {
+        let (_, command, frame, x, y, z) = theirs[seq + 1];
+        assert_eq!(
+            (command, frame),
+            (item.command, item.frame),
+            "item {}",
+            seq + 1
+        );
+        assert_eq!(
+            (x, y),
+            ((item.x * 1e7).round() as i32, (item.y * 1e7).round() as i32)
+        );
+        assert_eq!(z, item.z as f32);
+    }
+}

@@ -96,7 +96,8 @@ pub fn to_wire(plan: &Plan, kind: MissionKind) -> Result<Vec<WireItem>, MissionF
                     FENCE_POLYGON_EXCLUSION
                 };
                 for (lat, lon) in &polygon.vertices {
-                    let mut item = MissionItem::new(command, FRAME_RELATIVE, *lat, *lon, 0.0);
+                    // ArduPilot keeps fence points in the global frame (they have no altitude).
+                    let mut item = MissionItem::new(command, FRAME_GLOBAL, *lat, *lon, 0.0);
                     item.params[0] = polygon.vertices.len() as f64;
                     items.push(item);
                 }

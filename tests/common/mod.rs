@@ -195,3 +195,56 @@ pub fn flight_steps(goto: &str) -> [&str; 8] {
         "wait-disarmed",
     ]
 }
+
+fn has_pymavlink(python: &str) -> bool {
+    std::process::Command::new(python)
+        .args(["-c", "import pymavlink, serial"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A Python with pymavlink: `AIRLOCK_TEST_PYTHON`, else a virtual environment made once
+/// under `target/` from PyPI.
+fn find_or_make_python() -> Option<String> {
+    if let Ok(python) = std::env::var("AIRLOCK_TEST_PYTHON") {
+        return has_pymavlink(&python).then_some(python);
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pymavlink-venv");
+    let python = venv.join("bin/python").to_string_lossy().into_owned();
+    if has_pymavlink(&python) {
+        return Some(python);
+    }
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "pymavlink==2.4.*",
+                "pyserial",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+    (made && has_pymavlink(&python)).then_some(python)
+}
+
+/// A Python with pymavlink (see `find_or_make_python`); in CI its absence is a failure,
+/// elsewhere the caller skips.
+pub fn python() -> Option<String> {
+    static PYTHON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let found = PYTHON.get_or_init(find_or_make_python).clone();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pymavlink is required in CI and could not be installed"
+        );
+        eprintln!("SKIPPED: no Python with pymavlink (set AIRLOCK_TEST_PYTHON)");
+    }
+    found
+}

@@ -226,7 +226,12 @@ fn finish(job: &mut Job, end: TransferEnd, now_us: u64) -> Next {
             Next::Continue(first)
         }
         (Phase::Verifying(sent), TransferEnd::Done(read)) => {
-            let differences = compare(&sent, &read, job.skip_home);
+            let differences = compare(
+                &sent,
+                &read,
+                job.skip_home,
+                job.kind == MissionKind::Mission,
+            );
             if differences.is_empty() {
                 Next::End(None, Outcome::Accepted)
             } else {
@@ -252,8 +257,15 @@ fn finish(job: &mut Job, end: TransferEnd, now_us: u64) -> Next {
     }
 }
 
-/// What differs between items sent and read back, in words; float32 rounding allowed.
-fn compare(sent: &[WireItem], read: &[WireItem], skip_home: bool) -> Vec<String> {
+/// What differs between items sent and read back, in words; float32 rounding allowed. For
+/// fence and rally points only what the vehicle keeps counts: command, position, param 1 and
+/// altitude (ArduPilot stores them in its own frame, without autocontinue or other params).
+fn compare(
+    sent: &[WireItem],
+    read: &[WireItem],
+    skip_home: bool,
+    whole_items: bool,
+) -> Vec<String> {
     if sent.len() != read.len() {
         return vec![format!(
             "{} items sent, {} read back",
@@ -267,22 +279,34 @@ fn compare(sent: &[WireItem], read: &[WireItem], skip_home: bool) -> Vec<String>
         .enumerate()
         .skip(usize::from(skip_home))
         .filter(|(_, (a, b))| {
-            !(a.command == b.command
-                && a.frame == b.frame
+            let kept = a.command == b.command
                 && a.x == b.x
                 && a.y == b.y
                 && same(a.z, b.z)
-                && same(a.param1, b.param1)
+                && same(a.param1, b.param1);
+            let rest = a.frame == b.frame
                 && same(a.param2, b.param2)
                 && same(a.param3, b.param3)
                 && same(a.param4, b.param4)
-                && a.autocontinue == b.autocontinue)
+                && a.autocontinue == b.autocontinue;
+            !(kept && (rest || !whole_items))
         })
-        .map(|(seq, (a, b))| {
-            format!(
-                "item {seq}: sent {:?} {:?} {} {} {}, read {:?} {:?} {} {} {}",
-                a.command, a.frame, a.x, a.y, a.z, b.command, b.frame, b.x, b.y, b.z
-            )
-        })
+        .map(|(seq, (a, b))| format!("item {seq}: sent {}, read back {}", words(a), words(b)))
         .collect()
+}
+
+fn words(item: &WireItem) -> String {
+    format!(
+        "{:?} {:?} params {} {} {} {} at {} {} {} autocontinue {}",
+        item.command,
+        item.frame,
+        item.param1,
+        item.param2,
+        item.param3,
+        item.param4,
+        item.x,
+        item.y,
+        item.z,
+        item.autocontinue
+    )
 }
