@@ -126,8 +126,20 @@ impl SessionHandle {
         let thread = std::thread::Builder::new()
             .name("airlock-session".into())
             .spawn(move || {
+                let queued = control.commands.clone();
                 let emit = |event: SessionEvent| {
+                    // Failing: from now on requests are answered at once, not after the flight
+                    // has been synced and closed.
+                    let failed = matches!(&event, SessionEvent::Link(LinkState::Failed { .. }));
                     let _ = worker_events.send(event);
+                    if failed {
+                        close_gate(
+                            &worker_gate,
+                            &queued,
+                            &worker_events,
+                            "the session has ended: the link failed",
+                        );
+                    }
                     waker();
                 };
                 // A panic must not leave the operator looking at a link that seems alive.
@@ -143,16 +155,10 @@ impl SessionHandle {
                         panic_words(panic.as_ref())
                     )),
                 };
-                // Close the gate, then answer what is still queued: nothing waits in silence.
-                let gate = worker_gate.lock().map(|mut gate| gate.take());
-                drop(gate);
                 let reason = failure
                     .clone()
                     .unwrap_or_else(|| "the session has ended".to_owned());
-                for command in control.commands.try_iter() {
-                    let Command::Request(id, _) = command;
-                    emit(not_sent(id, &reason));
-                }
+                close_gate(&worker_gate, &control.commands, &worker_events, &reason);
                 if let Some(reason) = failure {
                     emit(SessionEvent::Link(LinkState::Failed { reason }));
                 }
@@ -196,6 +202,21 @@ impl SessionHandle {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Closes the way in, then answers what is still queued: nothing waits in silence.
+fn close_gate(
+    gate: &CommandGate,
+    queued: &Receiver<Command>,
+    events: &Sender<SessionEvent>,
+    reason: &str,
+) {
+    let closed = gate.lock().map(|mut gate| gate.take());
+    drop(closed);
+    for command in queued.try_iter() {
+        let Command::Request(id, _) = command;
+        let _ = events.send(not_sent(id, reason));
     }
 }
 
