@@ -45,18 +45,7 @@ fn same_number(a: f64, b: f64) -> bool {
 
 impl PartialEq for MissionItem {
     fn eq(&self, other: &Self) -> bool {
-        self.command == other.command
-            && self.frame == other.frame
-            && self.autocontinue == other.autocontinue
-            && self
-                .params
-                .iter()
-                .zip(&other.params)
-                .all(|(a, b)| same_number(*a, *b))
-            && same_number(self.x, other.x)
-            && same_number(self.y, other.y)
-            && same_number(self.z, other.z)
-            && self.extra == other.extra
+        self.agrees_with(other, &same_number, &same_number) && self.extra == other.extra
     }
 }
 
@@ -79,11 +68,20 @@ impl MissionItem {
     /// parameters and altitude and for 1e-7° of position (MISSION_ITEM_INT's resolution).
     pub fn same_as(&self, other: &Self) -> bool {
         let close32 = |a: f64, b: f64| {
-            (a.is_nan() && b.is_nan())
-                || a == b
+            same_number(a, b)
                 || (a as f32 - b as f32).abs() <= f32::EPSILON * (a.abs() as f32).max(1.0) * 4.0
         };
-        let close_deg = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1.5e-7;
+        let close_deg = |a: f64, b: f64| same_number(a, b) || (a - b).abs() <= 1.5e-7;
+        self.agrees_with(other, &close32, &close_deg)
+    }
+
+    /// Command, frame and autocontinue equal; numbers equal by `number`, positions by `degrees`.
+    fn agrees_with(
+        &self,
+        other: &Self,
+        number: &dyn Fn(f64, f64) -> bool,
+        degrees: &dyn Fn(f64, f64) -> bool,
+    ) -> bool {
         self.command == other.command
             && self.frame == other.frame
             && self.autocontinue == other.autocontinue
@@ -91,10 +89,10 @@ impl MissionItem {
                 .params
                 .iter()
                 .zip(&other.params)
-                .all(|(a, b)| close32(*a, *b))
-            && close_deg(self.x, other.x)
-            && close_deg(self.y, other.y)
-            && close32(self.z, other.z)
+                .all(|(a, b)| number(*a, *b))
+            && degrees(self.x, other.x)
+            && degrees(self.y, other.y)
+            && number(self.z, other.z)
     }
 }
 

@@ -104,17 +104,11 @@ impl Transfer {
             item.mission_type = mission_type;
             item.current = 0;
         }
-        let transfer = Self {
-            target,
-            mission_type,
-            items,
-            stage: Stage::Uploading {
-                asked_up_to: 0,
-                last_asked: None,
-            },
-            deadline_us: now_us + STEP_TIMEOUT_US,
-            silent_steps: 0,
+        let stage = Stage::Uploading {
+            asked_up_to: 0,
+            last_asked: None,
         };
+        let transfer = Self::new(now_us, target, mission_type, items, stage);
         let first = transfer.count_message();
         (transfer, vec![first])
     }
@@ -125,14 +119,7 @@ impl Transfer {
         target: Target,
         mission_type: apm::MavMissionType,
     ) -> (Self, Vec<MavMessage>) {
-        let transfer = Self {
-            target,
-            mission_type,
-            items: Vec::new(),
-            stage: Stage::Listing,
-            deadline_us: now_us + STEP_TIMEOUT_US,
-            silent_steps: 0,
-        };
+        let transfer = Self::new(now_us, target, mission_type, Vec::new(), Stage::Listing);
         let first = transfer.list_message();
         (transfer, vec![first])
     }
@@ -143,16 +130,26 @@ impl Transfer {
         target: Target,
         mission_type: apm::MavMissionType,
     ) -> (Self, Vec<MavMessage>) {
-        let transfer = Self {
-            target,
-            mission_type,
-            items: Vec::new(),
-            stage: Stage::Clearing,
-            deadline_us: now_us + STEP_TIMEOUT_US,
-            silent_steps: 0,
-        };
+        let transfer = Self::new(now_us, target, mission_type, Vec::new(), Stage::Clearing);
         let first = transfer.clear_message();
         (transfer, vec![first])
+    }
+
+    fn new(
+        now_us: u64,
+        target: Target,
+        mission_type: apm::MavMissionType,
+        items: Vec<WireItem>,
+        stage: Stage,
+    ) -> Self {
+        Self {
+            target,
+            mission_type,
+            items,
+            stage,
+            deadline_us: now_us + STEP_TIMEOUT_US,
+            silent_steps: 0,
+        }
     }
 
     fn clear_message(&self) -> MavMessage {
