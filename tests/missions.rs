@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use airlock::mission::{Format, Plan};
 
+mod common;
+
 fn missions() -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/missions");
     let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
@@ -238,17 +240,12 @@ fn upload_verify_download_and_clear_on_the_simulator() {
     let plan = fenced_plan();
     let file = dir.path().join("fenced.plan");
     std::fs::write(&file, plan.write(Format::Plan).unwrap()).unwrap();
-    let mut sim = Command::new(airlock)
-        .args(["sim", "--idle", "--duration", "120"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut device = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(sim.stdout.take().unwrap()),
-        &mut device,
-    )
-    .unwrap();
+    let (mut sim, device) = common::spawn_with_device(Command::new(airlock).args([
+        "sim",
+        "--idle",
+        "--duration",
+        "120",
+    ]));
     let run = |args: &[&str]| {
         Command::new(airlock)
             .args(args)
@@ -292,10 +289,7 @@ fn upload_verify_download_and_clear_on_the_simulator() {
         String::from_utf8_lossy(&out.stderr)
     );
     let read = Plan::parse(&std::fs::read_to_string(&back).unwrap()).unwrap();
-    assert_eq!(read.items.len(), plan.items.len());
-    for (seq, (a, b)) in plan.items.iter().zip(&read.items).enumerate() {
-        assert!(a.same_as(b), "item {}: {a:?} came back as {b:?}", seq + 1);
-    }
+    common::assert_same_items(&plan.items, &read.items);
     assert_eq!(read.fence.polygons.len(), 1);
     assert_eq!(read.fence.polygons[0].vertices.len(), 4);
     assert!(!read.fence.circles[0].inclusion);

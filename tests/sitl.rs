@@ -295,9 +295,7 @@ fn a_100_waypoint_mission_fence_and_rally_upload_verified_over_a_lossy_radio() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let read = Plan::parse(&std::fs::read_to_string(&back).unwrap()).unwrap();
     assert_eq!(read.items.len(), 100);
-    for (seq, (a, b)) in plan.items.iter().zip(&read.items).enumerate() {
-        assert!(a.same_as(b), "item {}: {a:?} came back as {b:?}", seq + 1);
-    }
+    common::assert_same_items(&plan.items, &read.items);
     assert_eq!(read.fence.polygons.len(), 1);
     assert_eq!(read.fence.circles.len(), 1);
     assert_eq!(read.rally.len(), 1);

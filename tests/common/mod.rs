@@ -248,3 +248,15 @@ pub fn python() -> Option<String> {
     }
     found
 }
+
+/// Asserts that a mission read back from a vehicle says what was sent, item by item (float32
+/// rounding allowed).
+pub fn assert_same_items(
+    sent: &[airlock::mission::MissionItem],
+    read: &[airlock::mission::MissionItem],
+) {
+    assert_eq!(read.len(), sent.len(), "items read back");
+    for (seq, (a, b)) in sent.iter().zip(read).enumerate() {
+        assert!(a.same_as(b), "item {}: {a:?} came back as {b:?}", seq + 1);
+    }
+}

@@ -380,7 +380,6 @@ impl Transfer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::frame::Version;
 
     const TARGET: Target = Target {
         system_id: 1,
@@ -389,17 +388,7 @@ mod tests {
     const MISSION: apm::MavMissionType = apm::MavMissionType::MAV_MISSION_TYPE_MISSION;
 
     fn header() -> FrameHeader {
-        FrameHeader {
-            version: Version::V2,
-            payload_len: 0,
-            incompat_flags: 0,
-            compat_flags: 0,
-            sequence: 0,
-            system_id: 1,
-            component_id: 1,
-            message_id: 0,
-            frame_len: 0,
-        }
+        super::super::tests::header(1, 1)
     }
 
     fn items(n: u16) -> Vec<WireItem> {

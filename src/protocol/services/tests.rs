@@ -10,7 +10,8 @@ use crate::protocol::frame::Version;
 
 const STEP_US: u64 = 50_000;
 
-fn header(system_id: u8, component_id: u8) -> FrameHeader {
+/// A frame header from `system_id`:`component_id` (also for the mission transfer tests).
+pub(super) fn header(system_id: u8, component_id: u8) -> FrameHeader {
     FrameHeader {
         version: Version::V2,
         payload_len: 0,
