@@ -327,3 +327,75 @@ fn a_100_waypoint_mission_fence_and_rally_upload_verified_over_a_lossy_radio() {
         assert_eq!(z, item.z as f32);
     }
 }
+
+#[test]
+fn mission_start_flies_a_5_waypoint_mission_and_lands() {
+    use airlock::mission::{Format, MissionItem, Plan};
+    let Some(bundle) = bundle() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sitl = Sitl::start(&bundle, 0.0);
+    let at = |north: f64, east: f64| {
+        (
+            HOME_LAT_DEG + (north / EARTH_RADIUS_M).to_degrees(),
+            HOME_LON_DEG + (east / (EARTH_RADIUS_M * HOME_LAT_DEG.to_radians().cos())).to_degrees(),
+        )
+    };
+    let mut plan = Plan {
+        home: Some(MissionItem::new(16, 0, HOME_LAT_DEG, HOME_LON_DEG, 584.0)),
+        ..Plan::default()
+    };
+    plan.items.push(MissionItem::new(22, 3, 0.0, 0.0, 15.0));
+    for (north, east) in [
+        (40.0, 0.0),
+        (40.0, 40.0),
+        (0.0, 40.0),
+        (-30.0, 20.0),
+        (0.0, 10.0),
+    ] {
+        let (lat, lon) = at(north, east);
+        plan.items.push(MissionItem::new(16, 3, lat, lon, 15.0));
+    }
+    plan.items.push(MissionItem::new(21, 3, 0.0, 0.0, 0.0));
+    let file = sitl.dir.path().join("five.plan");
+    std::fs::write(&file, plan.write(Format::Plan).unwrap()).unwrap();
+    // ArduPilot answers NO_SPACE until its mission storage is up (seen 2 s after start).
+    std::thread::sleep(Duration::from_secs(10));
+    let out = Command::new(AIRLOCK)
+        .args(["mission", "upload", "--baud", "57600", "--port"])
+        .arg(sitl.gcs())
+        .arg(&file)
+        .env("AIRLOCK_DATA_DIR", sitl.dir.path().join("data"))
+        .output()
+        .expect("airlock runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let flight = sitl.dir.path().join("flight");
+    let started = Instant::now();
+    let out = sitl.command(
+        &flight,
+        &[
+            "wait-ready",
+            "mission-item 1",
+            "mission-start",
+            "wait-disarmed",
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let flown = common::flown(&flight);
+    println!(
+        "{:.0} s\n{stdout}reached {:?}, highest {:.1} m",
+        started.elapsed().as_secs_f64(),
+        flown.reached,
+        flown.max_alt_rel_m
+    );
+    for seq in 1..=6 {
+        assert!(
+            flown.reached.contains(&seq),
+            "item {seq} reached: {:?}",
+            flown.reached
+        );
+    }
+    assert!(flown.max_alt_rel_m >= 14.0, "{flown:?}");
+    assert_eq!(flown.armed_at_end, Some(false), "landed and disarmed");
+    flown.assert_commands_on_disk_before_answers();
+}

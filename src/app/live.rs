@@ -18,6 +18,7 @@ impl AirlockApp {
         self.view = self.fresh_view();
         self.plots = Plots::default();
         self.clock = None;
+        self.plan_transfers = Default::default();
         let config = SessionConfig {
             port,
             baud,
@@ -39,10 +40,14 @@ impl AirlockApp {
     }
 
     /// Sends an operator's request to the vehicle; its outcome comes back as session events.
-    pub(super) fn request(&mut self, action: Action) {
+    /// Its id, when it went to a session.
+    pub(super) fn request(
+        &mut self,
+        action: Action,
+    ) -> Option<crate::protocol::services::RequestId> {
         let Some(session) = &self.session else {
             self.problem(format!("{}: not sent: not connected", action.describe()));
-            return;
+            return None;
         };
         // The vehicle on the screen is the one commanded.
         let target = self.view.vehicle.followed();
@@ -51,6 +56,7 @@ impl AirlockApp {
             action: action.clone(),
         });
         self.view.requests.asked(id, action, self.view.now_mono_us);
+        Some(id)
     }
 
     pub(super) fn disconnect(&mut self) {
@@ -105,6 +111,9 @@ impl AirlockApp {
             component_id: Some(target.component_id),
             ..Default::default()
         };
+        // Its mission is its own: read it again.
+        self.view.vehicle_plan = Default::default();
+        self.plan_transfers.read_on_connect = false;
     }
 
     /// Applies one session event to the live view (the tests and benchmarks feed events here).
@@ -146,6 +155,10 @@ impl AirlockApp {
                     }
                 }
                 self.view.vehicle.apply(wall_us, mono_us, &header, &message);
+                if !self.plan_transfers.read_on_connect && self.view.vehicle.status.is_some() {
+                    self.plan_transfers.read_on_connect = true;
+                    self.read_vehicle_mission();
+                }
                 self.plots.observe(
                     mono_us,
                     header.system_id,
@@ -157,7 +170,10 @@ impl AirlockApp {
             SessionEvent::Framing(stats) => self.view.framing = stats,
             SessionEvent::Recorded { bytes } => self.view.recorded_bytes = bytes,
             SessionEvent::Problem(text) => self.problem(text),
-            SessionEvent::Service(event) => self.view.requests.apply(&event),
+            SessionEvent::Service(event) => {
+                self.view.requests.apply(&event);
+                self.plan_service_event(&event);
+            }
             SessionEvent::Closed(_) => {
                 self.view.session_running = false;
                 self.view.link_state = LinkState::Disconnected;

@@ -6,6 +6,7 @@
 
 mod demo;
 mod live;
+mod plan;
 mod review;
 
 pub use demo::DemoVehicle;
@@ -79,6 +80,10 @@ pub struct AirlockApp {
     detail_pending: Option<(u64, u64)>,
     /// Counts the reviews opened, so that a helper's late answer for an earlier one is dropped.
     review_generation: u64,
+    /// The plan view's transfers with the vehicle.
+    plan_transfers: plan::PlanTransfers,
+    /// How many of the review's mission snapshots the shown plan holds.
+    review_missions_shown: Option<usize>,
     /// Helper threads' reports (opening, dialogs, library, exports).
     background: (
         crossbeam_channel::Sender<Background>,
@@ -118,6 +123,8 @@ impl AirlockApp {
             last_tick: None,
             detail_pending: None,
             review_generation: 0,
+            plan_transfers: Default::default(),
+            review_missions_shown: None,
             background: crossbeam_channel::unbounded(),
             ctx: ctx.clone(),
         };
@@ -262,7 +269,10 @@ impl AirlockApp {
                 self.view.export_status = None;
             }
             UiAction::Export(form) => self.pick(Picked::Export(form), false),
-            UiAction::Request(action) => self.request(action),
+            UiAction::Request(action) => {
+                self.request(action);
+            }
+            UiAction::Plan(action) => self.plan_action(action),
             UiAction::FollowVehicle(target) => self.follow_vehicle(target),
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {
@@ -302,6 +312,11 @@ impl AirlockApp {
 
     pub fn vehicle(&self) -> &VehicleState {
         &self.view.vehicle
+    }
+
+    /// The plan in the plan view.
+    pub fn plan(&self) -> &crate::mission::Plan {
+        &self.ui_state.plan.plan
     }
 
     /// Shows the fields of one message stream in the inspector.

@@ -39,6 +39,15 @@ pub(super) enum Background {
     /// Every sample of the plotted fields over a range, for a zoomed-in plot of the review
     /// opened `n`-th.
     Detail(u64, PlotDetail),
+    /// The operator chose a mission file to open or to save to.
+    PlanPicked {
+        path: PathBuf,
+        save: bool,
+    },
+    PlanOpened(PathBuf, Box<crate::mission::Plan>),
+    PlanSaved(PathBuf),
+    /// Words about a mission file for the plan view.
+    PlanStatus(String),
 }
 
 /// What a file dialog was for.
@@ -212,6 +221,10 @@ impl AirlockApp {
                     });
                 }
                 Background::Picked(Picked::Export(form), path) => self.export(form, path),
+                report @ (Background::PlanPicked { .. }
+                | Background::PlanOpened(..)
+                | Background::PlanSaved(_)
+                | Background::PlanStatus(_)) => self.plan_background(report),
                 Background::Library(entries) => {
                     let mut facts: std::collections::HashMap<PathBuf, FlightFacts> = self
                         .view
@@ -286,6 +299,8 @@ impl AirlockApp {
         self.settings.map_follow = false;
         self.player = Some(player);
         self.last_tick = None;
+        self.review_missions_shown = None;
+        self.sync_review();
         self.review_generation += 1;
         self.detail_pending = None;
     }
@@ -404,6 +419,13 @@ impl AirlockApp {
             review.speed = player.speed;
             self.view.now_mono_us = player.time_us;
             self.view.now_wall_us = player.time_us;
+            // The plan the vehicle held at the replayed time (rebuilt only when that changes).
+            let missions = &player.index.missions;
+            let known = missions.partition_point(|s| s.time_us <= player.time_us);
+            if self.review_missions_shown != Some(known) {
+                self.view.vehicle_plan = crate::mission::watch::plan_at(missions, player.time_us);
+                self.review_missions_shown = Some(known);
+            }
         }
     }
 }

@@ -64,7 +64,8 @@ pub enum Command {
         /// Seed of the fault injection.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Wait on the ground for commands instead of flying the demo circuit by itself.
+        /// Wait on the ground for commands, with no mission (as SITL starts), instead of flying
+        /// the demo plan by itself.
         #[arg(long)]
         idle: bool,
     },
@@ -95,6 +96,7 @@ pub enum Command {
     ///
     /// Each STEP is one argument: "mode NAME", arm, disarm, force-disarm, "takeoff ALT_M", land,
     /// rtl, brake, "goto LAT LON ALT_M" (altitude above home), "alt ALT_M", mission-start,
+    /// "mission-item N" (fly on from item N),
     /// reboot, wait-ready, wait-armed, wait-disarmed, "wait-mode NAME", "wait-alt ALT_M",
     /// "sleep S". Exit 0 when every step succeeds, 1 at the first failure, 2 on a usage error.
     #[command(name = "command")]

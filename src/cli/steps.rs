@@ -85,6 +85,9 @@ impl std::str::FromStr for Step {
                 alt_m: number(arg(), "altitude in metres above home")?,
             }),
             "mission-start" => Self::Do(Action::MissionStart),
+            "mission-item" => Self::Do(Action::SetMissionCurrent {
+                seq: number(arg(), "mission item number")?,
+            }),
             "reboot" => Self::Do(Action::Reboot),
             "wait-ready" => Self::WaitReady,
             "wait-armed" => Self::WaitArmed,
@@ -103,7 +106,7 @@ impl std::str::FromStr for Step {
             _ => {
                 return Err(format!(
                     "`{text}` is not a step (mode NAME, arm, disarm, force-disarm, takeoff ALT_M, \
-                     land, rtl, brake, goto LAT LON ALT_M, alt ALT_M, mission-start, reboot, \
+                     land, rtl, brake, goto LAT LON ALT_M, alt ALT_M, mission-start, mission-item N, reboot, \
                      wait-ready, wait-armed, wait-disarmed, wait-mode NAME, wait-alt ALT_M, sleep S)"
                 ))
             }

@@ -8,6 +8,7 @@
 
 pub mod plan_file;
 pub mod stats;
+pub mod watch;
 pub mod wire;
 pub mod wpl;
 

@@ -27,7 +27,7 @@ use crate::vehicle::VehicleState;
 
 const MAGIC: &[u8; 8] = b"AIRLOCKI";
 /// The index format; another one is rebuilt.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 /// File bytes between two checkpoints: the most a seek reads beyond the kept frames.
 pub const CHECKPOINT_BYTES: u64 = 256 * 1024;
 /// Time buckets of the whole-flight overview (more than a screen has pixel columns to spare).
@@ -177,6 +177,8 @@ pub struct FlightIndex {
     pub streams: Vec<StreamIndex>,
     /// Width of an overview bucket; bucket `i` starts at `start_us + i × bucket_us`.
     pub bucket_us: u64,
+    /// The mission, fence and rally points the vehicle held, from each transfer in the log.
+    pub missions: Vec<crate::mission::watch::Snapshot>,
 }
 
 /// The file's length and modification time: an index of other values is stale.
@@ -199,6 +201,7 @@ struct Builder {
     /// HEARTBEAT and STATUSTEXT applied in order, for the markers.
     state: VehicleState,
     texts_seen: u64,
+    missions: crate::mission::watch::MissionWatch,
 }
 
 impl Builder {
@@ -220,6 +223,7 @@ impl Builder {
                 track: Vec::new(),
                 streams: Vec::new(),
                 bucket_us: FIRST_BUCKET_US,
+                missions: Vec::new(),
             },
             latest: HashMap::new(),
             streams: HashMap::new(),
@@ -227,6 +231,7 @@ impl Builder {
             next_track_us: 0,
             state: VehicleState::new(),
             texts_seen: 0,
+            missions: Default::default(),
         }
     }
 
@@ -276,6 +281,9 @@ impl Builder {
         let Ok(message) = protocol::decode(header, bytes) else {
             return;
         };
+        if let Some(snapshot) = self.missions.observe(time_us, header, &message) {
+            self.index.missions.push(snapshot);
+        }
         let elapsed = time_us.saturating_sub(self.index.start_us);
         while elapsed / self.index.bucket_us >= OVERVIEW_BUCKETS as u64 {
             self.coarsen();

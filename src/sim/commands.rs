@@ -47,6 +47,17 @@ impl SimVehicle {
                 let result = self.command_int(&command);
                 Some(ack(header, command.command, result))
             }
+            MavMessage::MISSION_SET_CURRENT(set) if for_us(set.target_system) => {
+                // No ACK for this message: the vehicle answers with MISSION_CURRENT.
+                if self.model.auto.set_current(set.seq) {
+                    None
+                } else {
+                    Some(statustext(
+                        apm::MavSeverity::MAV_SEVERITY_WARNING,
+                        "Mission: no such item",
+                    ))
+                }
+            }
             MavMessage::MISSION_ITEM_INT(item)
                 if for_us(item.target_system) && item.current == 2 =>
             {
@@ -88,6 +99,21 @@ impl SimVehicle {
                     model.landed = false;
                 }
             }),
+            MAV_CMD_DO_SET_MISSION_CURRENT => {
+                let seq = command.param1;
+                if command.param2 == 1.0 {
+                    model.auto.restart();
+                }
+                // −1: keep the current item (only the reset, if asked).
+                if seq == -1.0 || (seq >= 0.0 && model.auto.set_current(seq as u16)) {
+                    Ok(())
+                } else {
+                    Err(Refusal {
+                        denied: true,
+                        text: None,
+                    })
+                }
+            }
             MAV_CMD_PREFLIGHT_REBOOT_SHUTDOWN if command.param1 == 1.0 => {
                 if model.armed {
                     Err(Refusal {

@@ -5,6 +5,7 @@
 
 use mavlink::dialects::ardupilotmega as apm;
 
+use super::auto::Item;
 use crate::protocol::services::mission::WireItem;
 use crate::protocol::MavMessage;
 
@@ -29,6 +30,39 @@ pub struct MissionStore {
     fence: Vec<WireItem>,
     rally: Vec<WireItem>,
     receiving: Option<Receiving>,
+    /// The mission list changed since [`MissionStore::take_changed_mission`] last looked.
+    mission_changed: bool,
+}
+
+/// A stored item as the AUTO runner flies it.
+pub fn runner_item(item: &WireItem) -> Item {
+    Item {
+        command: item.command as u16,
+        frame: item.frame as u8,
+        params: [item.param1, item.param2, item.param3, item.param4],
+        lat_deg: f64::from(item.x) / 1e7,
+        lon_deg: f64::from(item.y) / 1e7,
+        alt: item.z,
+    }
+}
+
+/// A runner's item as the vehicle stores it.
+fn stored_item(seq: usize, item: &Item) -> WireItem {
+    use num_traits::FromPrimitive;
+    WireItem {
+        seq: u16::try_from(seq).unwrap_or(u16::MAX),
+        command: apm::MavCmd::from_u16(item.command).unwrap_or(apm::MavCmd::MAV_CMD_NAV_WAYPOINT),
+        frame: apm::MavFrame::from_u8(item.frame).unwrap_or(apm::MavFrame::MAV_FRAME_GLOBAL),
+        param1: item.params[0],
+        param2: item.params[1],
+        param3: item.params[2],
+        param4: item.params[3],
+        x: (item.lat_deg * 1e7).round() as i32,
+        y: (item.lon_deg * 1e7).round() as i32,
+        z: item.alt,
+        autocontinue: 1,
+        ..Default::default()
+    }
 }
 
 fn ack(
@@ -56,6 +90,29 @@ fn request(to: (u8, u8), mission_type: apm::MavMissionType, seq: u16) -> MavMess
 }
 
 impl MissionStore {
+    /// Stores `items` (item 0 home) as the mission, as if a ground station had uploaded them.
+    pub fn store_mission(&mut self, items: &[Item]) {
+        self.mission = items
+            .iter()
+            .enumerate()
+            .map(|(seq, item)| stored_item(seq, item))
+            .collect();
+        self.mission_changed = true;
+    }
+
+    /// The stored mission for the runner, once after each change.
+    pub fn take_changed_mission(&mut self) -> Option<Vec<Item>> {
+        if !std::mem::take(&mut self.mission_changed) {
+            return None;
+        }
+        Some(self.mission.iter().map(runner_item).collect())
+    }
+
+    /// The stored mission for the runner.
+    pub fn mission_for_runner(&self) -> Vec<Item> {
+        self.mission.iter().map(runner_item).collect()
+    }
+
     fn list(&mut self, mission_type: apm::MavMissionType) -> &mut Vec<WireItem> {
         match mission_type {
             apm::MavMissionType::MAV_MISSION_TYPE_FENCE => &mut self.fence,
@@ -144,6 +201,8 @@ impl MissionStore {
                 let items = std::mem::take(&mut receiving.items);
                 self.receiving = None;
                 *self.list(mission_type) = items;
+                self.mission_changed |=
+                    mission_type == apm::MavMissionType::MAV_MISSION_TYPE_MISSION;
                 vec![ack(
                     from,
                     mission_type,
@@ -183,6 +242,7 @@ impl MissionStore {
         list.clear();
         if mission_type == apm::MavMissionType::MAV_MISSION_TYPE_MISSION {
             list.push(home.clone());
+            self.mission_changed = true;
         }
     }
 

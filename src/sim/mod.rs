@@ -7,6 +7,7 @@
 //! creates, paced to the baud rate, with optional fault injection (garbage bytes, flipped bits,
 //! dropped frames). It is the demo vehicle and the test peer; it never touches the flight record.
 
+mod auto;
 mod commands;
 mod mission;
 pub mod model;
@@ -83,6 +84,12 @@ impl SimVehicle {
     pub fn new(faults: Faults, seed: u64) -> Self {
         let mut model = Model::new();
         model.texts.push((model::INFO, BANNER.to_owned()));
+        let mut missions = mission::MissionStore::default();
+        missions.store_mission(&pilot::demo_plan());
+        if let Some(items) = missions.take_changed_mission() {
+            model.auto.load(items);
+            model.auto.events.clear();
+        }
         Self {
             outgoing: Outgoing::new(SYSTEM_ID, COMPONENT_ID),
             schedule: Schedule::new(),
@@ -95,9 +102,40 @@ impl SimVehicle {
             boot_s: 0.0,
             rebooting_until_s: None,
             gcs_seen: false,
-            missions: Default::default(),
+            missions,
             received: Default::default(),
         }
+    }
+
+    /// No demo: the pilot stays on the ground and the vehicle starts with no mission, as
+    /// ArduPilot's SITL does.
+    pub fn idle(&mut self) {
+        self.pilot.hand_over();
+        let home = self.home_item();
+        self.missions.store_mission(&[mission::runner_item(&home)]);
+        self.sync_mission();
+    }
+
+    /// Gives the mission runner the stored mission when it changed.
+    fn sync_mission(&mut self) {
+        if let Some(items) = self.missions.take_changed_mission() {
+            self.model.auto.load(items);
+        }
+    }
+
+    /// MISSION_CURRENT and MISSION_ITEM_REACHED for what the mission runner did.
+    fn mission_events(&mut self) -> Vec<MavMessage> {
+        let events: Vec<auto::Event> = self.model.auto.events.drain(..).collect();
+        let mut messages = Vec::new();
+        for event in events {
+            messages.push(match event {
+                auto::Event::Reached(seq) => {
+                    MavMessage::MISSION_ITEM_REACHED(apm::MISSION_ITEM_REACHED_DATA { seq })
+                }
+                auto::Event::Current(_) => telemetry::mission_current(&self.model),
+            });
+        }
+        messages
     }
 
     /// Moves the model on to `now_s` (seconds since the simulator started).
@@ -111,6 +149,8 @@ impl SimVehicle {
             self.boot_s = until;
             self.model = Model::new();
             self.model.texts.push((model::INFO, BANNER.to_owned()));
+            self.model.auto.load(self.missions.mission_for_runner());
+            self.model.auto.events.clear();
             self.schedule = Schedule::new();
             self.gcs_seen = false;
         }
@@ -144,7 +184,9 @@ impl SimVehicle {
         if self.rebooting() {
             return Vec::new();
         }
-        let mut messages = self.texts();
+        self.sync_mission();
+        let mut messages = self.mission_events();
+        messages.extend(self.texts());
         messages.extend(self.missions.tick(now_s));
         if self.model.battery_pct() < 30.0 && self.model.armed && self.rng.f64() < 0.002 {
             messages.push(statustext(
@@ -253,7 +295,9 @@ impl SimVehicle {
                 Some(answers) => replies.extend(answers),
                 None => replies.extend(self.answer(&header, message)),
             }
+            self.sync_mission();
             // ArduPilot sends its ACK at once and its texts after it.
+            replies.extend(self.mission_events());
             replies.extend(self.texts());
         }
         self.encode(&replies)
@@ -294,7 +338,7 @@ pub fn run_on_pty(
     ready(&path)?;
     let mut vehicle = SimVehicle::new(options.faults, options.seed);
     if !options.demo_pilot {
-        vehicle.pilot.hand_over();
+        vehicle.idle();
     }
     let started = Instant::now();
     let bytes_per_s = f64::from(options.baud) / 10.0;

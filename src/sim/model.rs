@@ -1,11 +1,13 @@
 //! The simulated quadcopter: a small ArduCopter-like vehicle stepped in time.
 //!
-//! Modes STABILIZE (idle on the ground), GUIDED (take off, fly to a point), AUTO (a built-in
-//! circuit around home), LOITER and BRAKE (hold), RTL (climb, return, land) and LAND; arming
+//! Modes STABILIZE (idle on the ground), GUIDED (take off, fly to a point), AUTO (the stored
+//! mission, see [`super::auto`]), LOITER and BRAKE (hold), RTL (climb, return, land) and LAND; arming
 //! checks that fail like ArduPilot's in the first seconds after boot (no 3-D fix yet); plausible
 //! speeds; auto-disarm after landing. Pure: time comes in as `dt`, texts go out as a queue.
 
 use std::f64::consts::{PI, TAU};
+
+use super::auto::{Auto, Goal};
 
 /// Home: the ArduPilot SITL default field (CMAC, Canberra).
 pub const HOME_LAT_DEG: f64 = -35.363_261;
@@ -21,10 +23,6 @@ const DESCENT_RATE_M_S: f64 = 1.5;
 /// LAND's slow final descent below 10 m.
 const LAND_FINAL_M_S: f64 = 0.5;
 const RTL_ALT_M: f64 = 15.0;
-/// Radius of the AUTO circuit around home, and its altitude.
-pub const CIRCUIT_RADIUS_M: f64 = 80.0;
-pub const CIRCUIT_ALT_M: f64 = 30.0;
-const CIRCUIT_POINTS: usize = 12;
 /// Seconds on the ground after landing before the motors disarm.
 const AUTO_DISARM_S: f64 = 2.0;
 /// Seconds armed on the ground without taking off before the motors disarm (DISARM_DELAY).
@@ -116,8 +114,8 @@ pub struct Model {
     pub consumed_mah: f64,
     /// Where GUIDED flies to (None: hold).
     pub guided_target: Option<Point>,
-    /// The AUTO circuit's next point.
-    circuit_leg: usize,
+    /// AUTO: the stored mission and where the vehicle is in it.
+    pub auto: Auto,
     /// Seconds on the ground since landing, while armed.
     landed_for_s: f64,
     /// Where RTL is in its climb-return-land.
@@ -155,7 +153,7 @@ impl Model {
             pitch_rad: 0.0,
             consumed_mah: 0.0,
             guided_target: None,
-            circuit_leg: 0,
+            auto: Auto::default(),
             landed_for_s: 0.0,
             rtl_landing: false,
             touched_down: false,
@@ -244,6 +242,9 @@ impl Model {
         if mode == self.mode {
             return Ok(());
         }
+        if mode == Mode::Auto {
+            return self.enter_auto();
+        }
         if matches!(mode, Mode::Rtl) && !self.armed {
             self.say(WARNING, "Flight mode change failed");
             return Err(failed("Flight mode change failed"));
@@ -254,9 +255,28 @@ impl Model {
                 self.guided_target = Some(self.stopping_point());
             }
             Mode::Rtl => self.rtl_landing = false,
-            Mode::Auto => self.circuit_leg = self.nearest_circuit_leg(),
-            Mode::Stabilize | Mode::Land => {}
+            Mode::Stabilize | Mode::Land | Mode::Auto => {}
         }
+        Ok(())
+    }
+
+    /// Changes to AUTO, as ArduCopter does: only with a mission, and on the ground only when
+    /// the mission starts with a takeoff. A finished mission starts over.
+    fn enter_auto(&mut self) -> Result<(), Refusal> {
+        if !self.auto.has_mission() {
+            self.say(WARNING, "Mode change to AUTO failed: init failed");
+            return Err(failed("Mode change to AUTO failed: init failed"));
+        }
+        if self.auto.complete() {
+            self.auto.restart();
+        }
+        if self.armed && self.landed && !self.auto.wants_to_fly() {
+            self.say(CRITICAL, "Auto: Missing Takeoff Cmd");
+            return Err(failed("Auto: Missing Takeoff Cmd"));
+        }
+        self.mode = Mode::Auto;
+        self.guided_target = None;
+        self.rtl_landing = false;
         Ok(())
     }
 
@@ -293,29 +313,16 @@ impl Model {
         }
     }
 
-    fn circuit_point(leg: usize) -> Point {
-        let angle = TAU * (leg % CIRCUIT_POINTS) as f64 / CIRCUIT_POINTS as f64;
-        Point {
-            north_m: CIRCUIT_RADIUS_M * angle.cos(),
-            east_m: CIRCUIT_RADIUS_M * angle.sin(),
-            alt_m: CIRCUIT_ALT_M,
+    /// Moves the vehicle on by `dt_s` seconds.
+    pub fn step(&mut self, dt_s: f64) {
+        self.fly(dt_s);
+        let said: Vec<String> = self.auto.texts.drain(..).collect();
+        for text in said {
+            self.say(INFO, text);
         }
     }
 
-    fn nearest_circuit_leg(&self) -> usize {
-        (0..CIRCUIT_POINTS)
-            .min_by(|&a, &b| {
-                let d = |leg| {
-                    let p = Self::circuit_point(leg);
-                    (p.north_m - self.pos.north_m).hypot(p.east_m - self.pos.east_m)
-                };
-                d(a).total_cmp(&d(b))
-            })
-            .unwrap_or(0)
-    }
-
-    /// Moves the vehicle on by `dt_s` seconds.
-    pub fn step(&mut self, dt_s: f64) {
+    fn fly(&mut self, dt_s: f64) {
         self.time_s += dt_s;
         self.consumed_mah += self.battery_current_a() * dt_s * 1000.0 / 3600.0;
         if !self.armed {
@@ -330,6 +337,15 @@ impl Model {
             }
             self.hold_still();
             return;
+        }
+        if self.landed
+            && self.mode == Mode::Auto
+            && !self.touched_down
+            && !self.auto.complete()
+            && self.auto.wants_to_fly()
+        {
+            // AUTO armed on the ground: the mission's takeoff lifts the vehicle.
+            self.landed = false;
         }
         if self.landed {
             self.hold_still();
@@ -351,6 +367,9 @@ impl Model {
         if self.pos.alt_m <= 0.0 && self.climb_m_s <= 0.0 {
             self.touch_down();
             self.say(INFO, "Landed");
+            if self.mode == Mode::Auto {
+                self.auto.landed();
+            }
         }
     }
 
@@ -368,47 +387,71 @@ impl Model {
                 true,
             ),
             Mode::Auto => {
-                let mut point = Self::circuit_point(self.circuit_leg);
-                if (point.north_m - self.pos.north_m).hypot(point.east_m - self.pos.east_m) < 5.0 {
-                    self.circuit_leg = (self.circuit_leg + 1) % CIRCUIT_POINTS;
-                    point = Self::circuit_point(self.circuit_leg);
-                }
-                (point, false)
-            }
-            Mode::Rtl => {
-                let home_distance = self.pos.north_m.hypot(self.pos.east_m);
-                let rtl_alt = self.pos.alt_m.max(RTL_ALT_M);
-                if !self.rtl_landing && home_distance < 2.0 {
-                    self.rtl_landing = true;
-                }
-                if self.rtl_landing {
-                    (
-                        Point {
-                            north_m: 0.0,
-                            east_m: 0.0,
-                            alt_m: 0.0,
-                        },
-                        true,
-                    )
-                } else if self.pos.alt_m < RTL_ALT_M - 0.5 {
-                    (
-                        Point {
-                            alt_m: rtl_alt,
-                            ..self.pos
-                        },
-                        false,
-                    )
-                } else {
-                    (
-                        Point {
-                            north_m: 0.0,
-                            east_m: 0.0,
-                            alt_m: rtl_alt,
-                        },
-                        false,
-                    )
+                let speed = self.groundspeed_m_s();
+                match self.auto.goal(self.pos, self.time_s, speed) {
+                    Goal::Fly(point) => {
+                        self.guided_target = None;
+                        (point, false)
+                    }
+                    Goal::Land(point) => {
+                        let away = (point.north_m - self.pos.north_m)
+                            .hypot(point.east_m - self.pos.east_m);
+                        if away > 2.0 {
+                            (
+                                Point {
+                                    alt_m: self.pos.alt_m,
+                                    ..point
+                                },
+                                false,
+                            )
+                        } else {
+                            (point, true)
+                        }
+                    }
+                    Goal::ReturnToLaunch => self.return_to_launch(),
+                    Goal::Hold => {
+                        let hold = *self.guided_target.get_or_insert(self.pos);
+                        (hold, false)
+                    }
                 }
             }
+            Mode::Rtl => self.return_to_launch(),
+        }
+    }
+
+    /// RTL's climb, return and landing.
+    fn return_to_launch(&mut self) -> (Point, bool) {
+        let home_distance = self.pos.north_m.hypot(self.pos.east_m);
+        let rtl_alt = self.pos.alt_m.max(RTL_ALT_M);
+        if !self.rtl_landing && home_distance < 2.0 {
+            self.rtl_landing = true;
+        }
+        if self.rtl_landing {
+            (
+                Point {
+                    north_m: 0.0,
+                    east_m: 0.0,
+                    alt_m: 0.0,
+                },
+                true,
+            )
+        } else if self.pos.alt_m < RTL_ALT_M - 0.5 {
+            (
+                Point {
+                    alt_m: rtl_alt,
+                    ..self.pos
+                },
+                false,
+            )
+        } else {
+            (
+                Point {
+                    north_m: 0.0,
+                    east_m: 0.0,
+                    alt_m: rtl_alt,
+                },
+                false,
+            )
         }
     }
 
@@ -484,6 +527,7 @@ impl Model {
         self.climb_m_s = 0.0;
         self.landed = true;
         self.touched_down = true;
+        self.rtl_landing = false;
         self.landed_for_s = 0.0;
         self.guided_target = None;
         self.hold_still();
@@ -508,6 +552,7 @@ pub fn lat_lon_to_offset(lat_deg: f64, lon_deg: f64) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::pilot::{DEMO_ALT_M, DEMO_RADIUS_M};
     use super::*;
 
     fn run(model: &mut Model, seconds: f64) {
@@ -552,18 +597,21 @@ mod tests {
     }
 
     #[test]
-    fn auto_flies_the_circuit_and_land_lands() {
+    fn auto_flies_the_demo_plan_round_and_land_lands() {
         let mut model = Model::new();
         run(&mut model, GPS_FIX_AFTER_S);
+        assert!(model.set_mode(Mode::Auto).is_err(), "no mission yet");
+        model.auto.load(super::super::pilot::demo_plan());
         model.set_mode(Mode::Guided).unwrap();
         model.arm().unwrap();
-        model.takeoff(CIRCUIT_ALT_M).unwrap();
+        model.takeoff(DEMO_ALT_M).unwrap();
         run(&mut model, 15.0);
         model.set_mode(Mode::Auto).unwrap();
         run(&mut model, 60.0);
         let distance = model.pos.north_m.hypot(model.pos.east_m);
-        assert!((distance - CIRCUIT_RADIUS_M).abs() < 10.0, "{distance}");
+        assert!((distance - DEMO_RADIUS_M).abs() < 10.0, "{distance}");
         assert!(model.groundspeed_m_s() > 4.0);
+        assert!(model.auto.current() > 2, "{}", model.auto.current());
         model.set_mode(Mode::Land).unwrap();
         run(&mut model, 60.0);
         assert!(model.landed && !model.armed);

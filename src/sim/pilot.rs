@@ -1,9 +1,57 @@
 //! The demo's pilot: flies the simulated vehicle on its own so the demo shows a flight at once
-//! (take off, fly the circuit, come back when the battery runs low, land, change battery,
-//! again), through the same model calls a ground station's commands make. It hands over for
-//! good as soon as a ground station commands the vehicle.
+//! (take off, fly the demo plan in AUTO, come back when the battery runs low, land, change
+//! battery, again), through the same model calls a ground station's commands make. It hands
+//! over for good as soon as a ground station commands the vehicle. The demo plan is an
+//! ordinary mission on the vehicle: the operator can download it, edit it and upload it again.
 
-use super::model::{Mode, Model, CIRCUIT_ALT_M, GPS_FIX_AFTER_S};
+use std::f64::consts::TAU;
+
+use super::auto::Item;
+use super::model::{offset_to_lat_lon, Mode, Model, GPS_FIX_AFTER_S, HOME_LAT_DEG, HOME_LON_DEG};
+
+/// The demo plan: a circuit of this radius around home, at this height above home.
+pub const DEMO_RADIUS_M: f64 = 80.0;
+pub const DEMO_ALT_M: f64 = 30.0;
+const DEMO_POINTS: usize = 12;
+/// MAV_FRAME_GLOBAL_RELATIVE_ALT_INT, MAV_CMD_NAV_TAKEOFF, MAV_CMD_NAV_WAYPOINT, MAV_CMD_DO_JUMP.
+const RELATIVE_ALT: u8 = 6;
+const TAKEOFF: u16 = 22;
+const WAYPOINT: u16 = 16;
+const JUMP: u16 = 177;
+
+/// The demo plan: home, takeoff, a circle of waypoints, and a jump back to the first
+/// waypoint for ever (the pilot brings the vehicle home when the battery is low).
+pub fn demo_plan() -> Vec<Item> {
+    let item = |command, params, lat_deg, lon_deg, alt: f64| Item {
+        command,
+        frame: RELATIVE_ALT,
+        params,
+        lat_deg,
+        lon_deg,
+        alt: alt as f32,
+    };
+    let mut plan = vec![
+        Item {
+            frame: 0,
+            ..item(
+                WAYPOINT,
+                [0.0; 4],
+                HOME_LAT_DEG,
+                HOME_LON_DEG,
+                super::model::HOME_ALT_MSL_M,
+            )
+        },
+        item(TAKEOFF, [0.0; 4], 0.0, 0.0, DEMO_ALT_M),
+    ];
+    for point in 0..DEMO_POINTS {
+        let angle = TAU * point as f64 / DEMO_POINTS as f64;
+        let (lat, lon) =
+            offset_to_lat_lon(DEMO_RADIUS_M * angle.cos(), DEMO_RADIUS_M * angle.sin());
+        plan.push(item(WAYPOINT, [0.0; 4], lat, lon, DEMO_ALT_M));
+    }
+    plan.push(item(JUMP, [2.0, -1.0, 0.0, 0.0], 0.0, 0.0, 0.0));
+    plan
+}
 
 /// Seconds on the ground before each flight.
 const GROUND_S: f64 = 5.0;
@@ -48,16 +96,15 @@ impl DemoPilot {
             if now - since >= GROUND_S.max(GPS_FIX_AFTER_S) && model.battery_pct() >= 90.0 {
                 let _ = model.set_mode(Mode::Guided);
                 if model.arm().is_ok() {
-                    let _ = model.takeoff(CIRCUIT_ALT_M);
+                    let _ = model.takeoff(DEMO_ALT_M);
                     self.rest_since_s = None;
                 }
             }
             return;
         }
         self.rest_since_s = None;
-        if model.mode == Mode::Guided && model.pos.alt_m >= CIRCUIT_ALT_M - 1.0 {
+        if model.mode == Mode::Guided && model.pos.alt_m >= DEMO_ALT_M - 1.0 {
             let _ = model.set_mode(Mode::Auto);
-            model.texts.push((6, "Mission: 1 WP".to_owned()));
         }
         if model.mode == Mode::Auto && model.battery_pct() < RETURN_AT_PCT {
             let _ = model.set_mode(Mode::Rtl);

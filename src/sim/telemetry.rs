@@ -17,6 +17,7 @@ pub(super) const HEARTBEAT: u32 = 0;
 pub(super) const SYS_STATUS: u32 = 1;
 pub(super) const GPS_RAW_INT: u32 = 24;
 pub(super) const ATTITUDE: u32 = 30;
+pub(super) const MISSION_CURRENT: u32 = 42;
 pub(super) const GLOBAL_POSITION_INT: u32 = 33;
 pub(super) const VFR_HUD: u32 = 74;
 pub(super) const BATTERY_STATUS: u32 = 147;
@@ -33,6 +34,7 @@ impl Schedule {
                 (ATTITUDE, 10.0, 0.0),
                 (GLOBAL_POSITION_INT, 5.0, 0.0),
                 (VFR_HUD, 5.0, 0.0),
+                (MISSION_CURRENT, 1.0, 0.0),
                 (BATTERY_STATUS, 1.0, 0.0),
                 (EKF_STATUS_REPORT, 1.0, 0.0),
                 (HOME_POSITION, 0.2, 0.0),
@@ -71,13 +73,14 @@ pub(super) fn stream_members(stream_id: apm::MavDataStream) -> &'static [u32] {
         MAV_DATA_STREAM_ALL => &[
             SYS_STATUS,
             GPS_RAW_INT,
+            MISSION_CURRENT,
             ATTITUDE,
             GLOBAL_POSITION_INT,
             VFR_HUD,
             BATTERY_STATUS,
             EKF_STATUS_REPORT,
         ],
-        MAV_DATA_STREAM_EXTENDED_STATUS => &[SYS_STATUS, GPS_RAW_INT],
+        MAV_DATA_STREAM_EXTENDED_STATUS => &[SYS_STATUS, GPS_RAW_INT, MISSION_CURRENT],
         MAV_DATA_STREAM_POSITION => &[GLOBAL_POSITION_INT],
         MAV_DATA_STREAM_EXTRA1 => &[ATTITUDE],
         MAV_DATA_STREAM_EXTRA2 => &[VFR_HUD],
@@ -92,6 +95,33 @@ pub(super) fn statustext(severity: apm::MavSeverity, text: &str) -> MavMessage {
         text: text.into(),
         id: 0,
         chunk_seq: 0,
+    })
+}
+
+/// MISSION_CURRENT: the item the mission runner is at, and its state, as ArduPilot reports it.
+pub(super) fn mission_current(model: &Model) -> MavMessage {
+    use apm::MissionState::*;
+    let auto = &model.auto;
+    let in_auto = model.mode == super::model::Mode::Auto;
+    let mission_state = if !auto.has_mission() {
+        MISSION_STATE_NO_MISSION
+    } else if auto.complete() {
+        MISSION_STATE_COMPLETE
+    } else if in_auto {
+        MISSION_STATE_ACTIVE
+    } else {
+        MISSION_STATE_NOT_STARTED
+    };
+    MavMessage::MISSION_CURRENT(apm::MISSION_CURRENT_DATA {
+        seq: auto.current(),
+        total: if auto.has_mission() {
+            auto.total()
+        } else {
+            u16::MAX
+        },
+        mission_state,
+        mission_mode: if in_auto { 1 } else { 2 },
+        ..Default::default()
     })
 }
 
@@ -167,6 +197,7 @@ pub(super) fn message(id: u32, model: &Model, boot_s: f64) -> MavMessage {
             satellites_visible: if fix { 14 } else { 3 },
             ..Default::default()
         }),
+        MISSION_CURRENT => mission_current(model),
         ATTITUDE => MavMessage::ATTITUDE(apm::ATTITUDE_DATA {
             time_boot_ms,
             roll: model.roll_rad as f32,

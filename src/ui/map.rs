@@ -52,6 +52,8 @@ pub struct MapTiles<'a, 't> {
     /// was last sent: the target marker and the line to it.
     pub go_here: Option<&'a mut Option<(f64, f64)>>,
     pub target: Option<(f64, f64)>,
+    /// The plan to show, or to edit on the map.
+    pub plan: Option<super::plan::MapPlan<'a>>,
 }
 
 /// Latitude and longitude of a point `east_m`, `north_m` from a reference (inverse of [`local_m`]).
@@ -174,6 +176,7 @@ pub fn panel(
                 cursor: map.cursor,
                 go_here: map.go_here,
                 target: map.target,
+                plan: map.plan,
             })
             .show(ui, |_, _, _, _| ());
         }
@@ -188,6 +191,7 @@ struct Overlay<'a> {
     cursor: Option<(f64, f64)>,
     go_here: Option<&'a mut Option<(f64, f64)>>,
     target: Option<(f64, f64)>,
+    plan: Option<super::plan::MapPlan<'a>>,
 }
 
 impl walkers::Plugin for Overlay<'_> {
@@ -204,8 +208,15 @@ impl walkers::Plugin for Overlay<'_> {
             (p.y(), p.x())
         });
         let vehicle = &self.view.vehicle;
-        let painter = ui.painter();
         let at = |lat: f64, lon: f64| projector.project(walkers::lat_lon(lat, lon)).to_pos2();
+        if let Some(plan) = self.plan {
+            let unproject = |pos: Pos2| {
+                let p = projector.unproject(pos.to_vec2());
+                (p.y(), p.x())
+            };
+            super::plan::on_map(ui, response, &at, &unproject, plan, &vehicle.mission);
+        }
+        let painter = ui.painter();
         if let Some(flight) = self.flight {
             draw_flight(painter, flight, at);
         }
@@ -318,11 +329,15 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapT
         cursor,
         go_here,
         target,
+        plan,
         ..
     } = map;
+    let editing = matches!(plan, Some(super::plan::MapPlan::Edit(_)));
+    let follow = settings.map_follow && !editing;
     let picked = go_here.as_deref().copied().flatten();
     let rect = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(rect, egui::Sense::click());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "map"));
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::from_rgb(28, 32, 36));
     let vehicle = &view.vehicle;
@@ -364,7 +379,12 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapT
         max_n = max_n.max(n);
     };
     points.iter().copied().for_each(&mut include);
-    if !settings.map_follow {
+    if let Some(plan) = &plan {
+        plan_points(plan)
+            .into_iter()
+            .for_each(|(lat, lon)| include(to_local(lat, lon)));
+    }
+    if !follow {
         let track = vehicle.track.iter().map(|p| (p.lat_deg, p.lon_deg));
         let flight = flight.unwrap_or(&[]).iter().map(|p| (p.lat_deg, p.lon_deg));
         track
@@ -373,9 +393,9 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapT
     }
     let span_m = (max_e - min_e)
         .max(max_n - min_n)
-        .max(if settings.map_follow { 300.0 } else { 100.0 })
+        .max(if follow { 300.0 } else { 100.0 })
         * 1.3;
-    let centre_m = if settings.map_follow {
+    let centre_m = if follow {
         position.map_or((0.0, 0.0), |p| to_local(p.lat_deg, p.lon_deg))
     } else {
         ((min_e + max_e) / 2.0, (min_n + max_n) / 2.0)
@@ -409,12 +429,17 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapT
         picked.map(to_screen_ll),
         target.map(to_screen_ll),
     );
-    go_here_menu(ui, &response, go_here, |pos| {
+    let unproject = |pos: Pos2| {
         let offset = pos - rect.center();
         let east = f64::from(offset.x / pixels_per_m) + centre_m.0;
         let north = -f64::from(offset.y / pixels_per_m) + centre_m.1;
         from_local_m(ref_lat, ref_lon, east, north)
-    });
+    };
+    if let Some(plan) = plan {
+        let project = |lat: f64, lon: f64| to_screen(to_local(lat, lon));
+        super::plan::on_map(ui, &response, &project, &unproject, plan, &vehicle.mission);
+    }
+    go_here_menu(ui, &response, go_here, unproject);
     if let Some(p) = position {
         draw_vehicle(
             &painter,
@@ -433,6 +458,27 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapT
             Color32::WHITE,
         );
     }
+}
+
+/// The places of a plan the grid map keeps in view.
+fn plan_points(plan: &super::plan::MapPlan<'_>) -> Vec<(f64, f64)> {
+    let plan = match plan {
+        super::plan::MapPlan::Show(plan) => *plan,
+        super::plan::MapPlan::Edit(state) => &state.plan,
+    };
+    plan.items
+        .iter()
+        .filter(|item| crate::mission::stats::has_position(item))
+        .map(|item| (item.x, item.y))
+        .chain(plan.rally.iter().map(|(lat, lon, _)| (*lat, *lon)))
+        .chain(
+            plan.fence
+                .polygons
+                .iter()
+                .flat_map(|p| p.vertices.iter().copied()),
+        )
+        .chain(plan.fence.circles.iter().map(|c| (c.lat_deg, c.lon_deg)))
+        .collect()
 }
 
 fn draw_grid(painter: &egui::Painter, rect: Rect, pixels_per_m: f32, centre_m: (f64, f64)) {

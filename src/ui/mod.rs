@@ -12,6 +12,7 @@ pub mod library;
 pub mod link;
 pub mod map;
 pub mod messages;
+pub mod plan;
 pub mod plots;
 pub mod privacy;
 pub mod review;
@@ -65,6 +66,8 @@ pub enum UiAction {
     Request(crate::protocol::services::Action),
     /// Show and command this vehicle (when several share the link).
     FollowVehicle(crate::protocol::services::Target),
+    /// A file or vehicle operation of the plan view.
+    Plan(plan::PlanAction),
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -101,6 +104,9 @@ pub struct LiveView {
     pub requests: crate::vehicle::requests::RequestLog,
     /// The autopilots heard on the link (several vehicles may share one radio).
     pub autopilots: Vec<crate::protocol::services::Target>,
+    /// The vehicle's mission, fence and rally points as last read from it or uploaded to it
+    /// and verified (in a review: as the log says they were at the replayed time).
+    pub vehicle_plan: crate::mission::Plan,
 }
 
 impl Default for LiveView {
@@ -124,6 +130,7 @@ impl Default for LiveView {
             export_status: None,
             requests: Default::default(),
             autopilots: Vec::new(),
+            vehicle_plan: Default::default(),
         }
     }
 }
@@ -133,6 +140,7 @@ impl Default for LiveView {
 pub enum SideTab {
     #[default]
     Inspector,
+    Plan,
     Link,
     Privacy,
 }
@@ -279,6 +287,8 @@ pub struct UiState {
     pub library_path: String,
     /// The command bar's altitudes, mode choice and picked point.
     pub commands: commands::CommandBarState,
+    /// The plan being edited.
+    pub plan: plan::PlanState,
 }
 
 /// What the app lends the screen for a frame besides the view: ports and map tiles.
@@ -332,7 +342,13 @@ pub fn live_screen(
         library::export_window(&ctx, view, state, actions);
     }
     if let Some(path) = library::dropped_path(&ctx) {
-        actions.push(UiAction::OpenFlight(path));
+        if crate::mission::Format::of_path(&path).is_some() {
+            // A mission file goes to the plan view.
+            settings.side_tab = SideTab::Plan;
+            actions.push(UiAction::Plan(plan::PlanAction::Open(path)));
+        } else {
+            actions.push(UiAction::OpenFlight(path));
+        }
     }
     egui::Panel::left("fly")
         .resizable(true)
@@ -359,6 +375,7 @@ pub fn live_screen(
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut settings.side_tab, SideTab::Inspector, "Inspector");
+                ui.selectable_value(&mut settings.side_tab, SideTab::Plan, "Plan");
                 ui.selectable_value(&mut settings.side_tab, SideTab::Link, "Link");
                 if ui
                     .selectable_value(&mut settings.side_tab, SideTab::Privacy, "Privacy")
@@ -370,6 +387,11 @@ pub fn live_screen(
             ui.separator();
             match settings.side_tab {
                 SideTab::Inspector => inspector::panel(ui, view, state, settings, plots),
+                SideTab::Plan => {
+                    egui::ScrollArea::vertical()
+                        .id_salt("plan-panel")
+                        .show(ui, |ui| plan::panel(ui, view, &mut state.plan, actions));
+                }
                 SideTab::Link => link::panel(ui, view),
                 SideTab::Privacy => privacy::panel(ui, view, actions),
             }
@@ -393,7 +415,13 @@ pub fn live_screen(
         review.index.track_at(time).map(|p| (p.lat_deg, p.lon_deg))
     });
     let live = view.review.is_none();
+    let plan_layer = if settings.side_tab == SideTab::Plan {
+        plan::MapPlan::Edit(&mut state.plan)
+    } else {
+        plan::MapPlan::Show(&view.vehicle_plan)
+    };
     let map_tiles = map::MapTiles {
+        plan: Some(plan_layer),
         tiles: resources.tiles,
         memory: &mut state.map_memory,
         status: resources.tiles_status,

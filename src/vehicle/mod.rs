@@ -98,6 +98,48 @@ pub struct Home {
     pub alt_msl_m: f64,
 }
 
+/// Most reached items remembered (a mission that loops for ever keeps reaching).
+const MAX_REACHED: usize = 10_000;
+
+/// Where the vehicle is in its mission (MISSION_CURRENT, MISSION_ITEM_REACHED).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MissionProgress {
+    /// The item being flown, numbered as on the vehicle (ArduPilot: 1 is the first after home).
+    pub current: Option<u16>,
+    /// Items on the vehicle, where it says.
+    pub total: Option<u16>,
+    /// The vehicle runs its mission (it is in its mission mode) and has not finished it.
+    pub active: bool,
+    /// Items reached since the mission last started over, in the order reached.
+    pub reached: Vec<u16>,
+}
+
+impl MissionProgress {
+    fn on_current(&mut self, current: &apm::MISSION_CURRENT_DATA) {
+        // Going back to the start (a new mission, a restart) forgets what was reached.
+        if self.current.is_some_and(|old| current.seq < old) && current.seq <= 1 {
+            self.reached.clear();
+        }
+        self.current = Some(current.seq);
+        self.total = match current.total {
+            0 | u16::MAX => None,
+            total => Some(total),
+        };
+        self.active = current.mission_state == apm::MissionState::MISSION_STATE_ACTIVE
+            || (current.mission_state == apm::MissionState::MISSION_STATE_UNKNOWN
+                && current.mission_mode == 1);
+    }
+
+    fn on_reached(&mut self, seq: u16) {
+        if self.reached.last() != Some(&seq) {
+            if self.reached.len() >= MAX_REACHED {
+                self.reached.drain(..MAX_REACHED / 2);
+            }
+            self.reached.push(seq);
+        }
+    }
+}
+
 /// Everything known about the vehicle being flown.
 #[derive(Debug, Clone, Default)]
 pub struct VehicleState {
@@ -118,6 +160,7 @@ pub struct VehicleState {
     /// (ArduPilot's EKF_STATUS_REPORT), where it says.
     pub ekf_position_ok: Option<bool>,
     pub cpu_load_pct: Option<f32>,
+    pub mission: MissionProgress,
     pub status_log: StatusLog,
     pub rates: MessageRates,
     pub link: LinkStats,
@@ -287,6 +330,8 @@ impl VehicleState {
                     self.battery.temperature_c = Some(f64::from(bat.temperature) * 1e-2);
                 }
             }
+            MavMessage::MISSION_CURRENT(current) => self.mission.on_current(current),
+            MavMessage::MISSION_ITEM_REACHED(reached) => self.mission.on_reached(reached.seq),
             MavMessage::HOME_POSITION(home) => {
                 self.home = Some(Home {
                     lat_deg: f64::from(home.latitude) * 1e-7,

@@ -42,6 +42,11 @@ impl RequestEntry {
                 }
                 words
             }
+            RequestState::Done(Outcome::Accepted)
+                if matches!(self.action, Action::UploadMission { .. }) =>
+            {
+                format!("{what}: uploaded and verified")
+            }
             RequestState::Done(outcome) => format!("{what}: {outcome}"),
         }
     }

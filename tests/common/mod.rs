@@ -76,6 +76,8 @@ pub struct Flown {
     /// command id).
     pub commands: Vec<(usize, u32)>,
     pub acks: Vec<(usize, u32)>,
+    /// The mission items the vehicle said it reached (MISSION_ITEM_REACHED), in order.
+    pub reached: Vec<u16>,
 }
 
 /// Reads a flight folder: the vehicle's altitude, position and armed state from the tlog,
@@ -116,6 +118,7 @@ pub fn flown(flight: &Path) -> Flown {
                     flown.max_lat_deg = flown.max_lat_deg.max(f64::from(p.lat) / 1e7);
                 }
             }
+            MavMessage::MISSION_ITEM_REACHED(r) => flown.reached.push(r.seq),
             MavMessage::HEARTBEAT(h) if header.component_id == 1 => {
                 flown.armed_at_end = Some(
                     h.base_mode

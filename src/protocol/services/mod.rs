@@ -78,7 +78,12 @@ pub enum Action {
     ChangeAltitude {
         alt_m: f32,
     },
+    /// Arm if needed and fly the stored mission (ArduPilot: from its current item).
     MissionStart,
+    /// Make item `seq` the one the mission flies next (DO_SET_MISSION_CURRENT).
+    SetMissionCurrent {
+        seq: u16,
+    },
     Reboot,
     /// Replace the vehicle's mission, fence or rally points with these items (sequence 0
     /// first: ArduPilot's home for the mission), then read them back to verify.
@@ -97,7 +102,9 @@ pub enum Action {
 }
 
 /// Which of a vehicle's lists a mission transfer is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MissionKind {
     Mission,
@@ -142,6 +149,7 @@ impl Action {
             } => format!("go to {lat_deg:.6}, {lon_deg:.6} at {alt_m} m"),
             Self::ChangeAltitude { alt_m } => format!("change altitude to {alt_m} m"),
             Self::MissionStart => "start the mission".into(),
+            Self::SetMissionCurrent { seq } => format!("continue the mission at item {seq}"),
             Self::Reboot => "reboot the autopilot".into(),
             Self::UploadMission { kind, items } => {
                 format!("upload the {} ({} items)", kind.name(), items.len())

@@ -274,10 +274,30 @@ pub fn plan(action: &Action, vehicle: &SeenVehicle) -> Result<Vec<Step>, String>
                 .ok_or("the vehicle has not reported its position yet")?;
             vec![goto(lat, lon, *alt_m, "change altitude")?]
         }
-        Action::MissionStart => vec![Step::new(
-            "mission start",
-            long(apm::MavCmd::MAV_CMD_MISSION_START, [0.0; 7]),
-        )],
+        Action::MissionStart => {
+            // As QGroundControl does: a disarmed copter is armed in GUIDED first (ArduCopter
+            // does not arm in AUTO), then MISSION_START switches to AUTO and lifts off.
+            let mut steps = Vec::new();
+            if !vehicle.armed {
+                if firmware == Some(ArduPilotFirmware::Copter) && !in_mode(vehicle, "GUIDED") {
+                    steps.push(set_mode(vehicle, "GUIDED")?);
+                }
+                steps.push(Step::new("arm", arm_disarm(true, false)));
+            }
+            steps.push(Step::new(
+                "mission start",
+                long(apm::MavCmd::MAV_CMD_MISSION_START, [0.0; 7]),
+            ));
+            steps
+        }
+        Action::SetMissionCurrent { seq } => {
+            let mut params = [0.0; 7];
+            params[0] = f32::from(*seq);
+            vec![Step::new(
+                format!("mission item {seq}"),
+                long(apm::MavCmd::MAV_CMD_DO_SET_MISSION_CURRENT, params),
+            )]
+        }
         Action::UploadMission { .. }
         | Action::DownloadMission { .. }
         | Action::ClearMission { .. } => {
