@@ -51,10 +51,13 @@ copter=$!
 sleep 10
 export AIRLOCK_DATA_DIR="$work/data"
 t0=$(date +%s.%N)
-$airlock mission upload --baud 57600 --port "$work/gcs" --type mission "$work/hundred.waypoints"
+up=$($airlock mission upload --baud 57600 --port "$work/gcs" --type mission "$work/hundred.waypoints")
 t1=$(date +%s.%N)
-$airlock mission download --baud 57600 --port "$work/gcs" -o "$work/back.waypoints"
+down=$($airlock mission download --baud 57600 --port "$work/gcs" -o "$work/back.waypoints")
 t2=$(date +%s.%N)
+echo "$up"; echo "$down"
+# The transfer's own time, as airlock reports it ("... in 12.3 s").
+took() { sed -n 's/.* in \([0-9.]*\) s$/\1/p' <<< "$1" | tail -1; }
 kill "$copter" "$radio"; wait "$copter" "$radio" 2>/dev/null || true
 unset copter radio
 same=$(python3 - "$work/hundred.waypoints" "$work/back.waypoints" <<'EOF'
@@ -68,8 +71,8 @@ print("the same %d items" % len(a) if same else "DIFFERENT items (%d vs %d)" % (
 EOF
 )
 echo "== Airlock, 57600 baud, loss $loss, seed $seed (whole process: open the port, wait for the vehicle, transfer)"
-printf '%-46s %7.2f s\n' "mission upload + read-back verify (101 items)" "$(echo "$t1 - $t0" | bc -l)"
-printf '%-46s %7.2f s\n' "mission download (101 items)" "$(echo "$t2 - $t1" | bc -l)"
+printf '%-50s %7.2f s (transfer %s s)\n' "mission upload + read-back verify (101 items)" "$(echo "$t1 - $t0" | bc -l)" "$(took "$up")"
+printf '%-50s %7.2f s (transfer %s s)\n' "mission download (101 items)" "$(echo "$t2 - $t1" | bc -l)" "$(took "$down")"
 echo "download vs file: $same"
 echo "== MAVProxy on the same link (mavproxy-check.py)"
 PATH="$PWD/bench/.venv-mavproxy/bin:$PATH" bench/.venv-mavproxy/bin/python "$sitl/mavproxy-check.py" \

@@ -740,14 +740,16 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
             with_vehicle(cli, link, |runner| {
                 for (kind, items) in uploads {
                     let count = items.len();
+                    let started = std::time::Instant::now();
                     let (outcome, _) = runner.transfer(Action::UploadMission { kind, items })?;
                     if !outcome.is_accepted() {
                         runner.say(&format!("upload {}: {outcome}", kind.name()));
                         bail!("the {} was not uploaded: {outcome}", kind.name());
                     }
                     runner.say(&format!(
-                        "upload {}: {count} items uploaded and verified",
-                        kind.name()
+                        "upload {}: {count} items uploaded and verified in {:.1} s",
+                        kind.name(),
+                        started.elapsed().as_secs_f64()
                     ));
                 }
                 Ok(())
@@ -759,10 +761,16 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
             let mut plan = Plan::default();
             with_vehicle(cli, link, |runner| {
                 for kind in kind.kinds() {
+                    let started = std::time::Instant::now();
                     let (outcome, items) = runner.transfer(Action::DownloadMission { kind })?;
                     match items {
                         Some(items) if outcome.is_accepted() => {
-                            runner.say(&format!("download {}: {} items", kind.name(), items.len()));
+                            runner.say(&format!(
+                                "download {}: {} items in {:.1} s",
+                                kind.name(),
+                                items.len(),
+                                started.elapsed().as_secs_f64()
+                            ));
                             wire::from_wire(&mut plan, kind, &items);
                         }
                         _ => {

@@ -257,7 +257,8 @@ fn finish(job: &mut Job, end: TransferEnd, now_us: u64) -> Next {
     }
 }
 
-/// What differs between items sent and read back, in words; float32 rounding allowed. For
+/// What differs between items sent and read back, in words; float32 rounding allowed, and a
+/// parameter sent unset (0 or NaN) may come back as the vehicle's default. For
 /// fence and rally points only what the vehicle keeps counts: command, position, param 1 and
 /// altitude (ArduPilot stores them in its own frame, without autocontinue or other params).
 fn compare(
@@ -274,6 +275,9 @@ fn compare(
         )];
     }
     let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+    // A parameter left unset (0 or NaN) may come back as the vehicle's own default (ArduPilot
+    // answers 1 in a LAND's param 4): only a value the operator set must come back as sent.
+    let kept_param = |a: f32, b: f32| same(a, b) || a == 0.0 || a.is_nan();
     sent.iter()
         .zip(read)
         .enumerate()
@@ -283,11 +287,11 @@ fn compare(
                 && a.x == b.x
                 && a.y == b.y
                 && same(a.z, b.z)
-                && same(a.param1, b.param1);
+                && kept_param(a.param1, b.param1);
             let rest = a.frame == b.frame
-                && same(a.param2, b.param2)
-                && same(a.param3, b.param3)
-                && same(a.param4, b.param4)
+                && kept_param(a.param2, b.param2)
+                && kept_param(a.param3, b.param3)
+                && kept_param(a.param4, b.param4)
                 && a.autocontinue == b.autocontinue;
             !(kept && (rest || !whole_items))
         })
