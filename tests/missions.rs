@@ -273,6 +273,23 @@ fn upload_verify_download_and_clear_on_the_simulator() {
         stdout.contains("upload rally points: 2 items uploaded and verified"),
         "{stdout}"
     );
+    // The flight recorded by the upload holds the transfers: its review knows the plan the
+    // vehicle held from the moment it accepted it, and nothing before.
+    let flight = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("recording to "))
+        .expect("the flight's folder is printed");
+    let tlog = std::fs::read(std::path::Path::new(flight).join("flight.tlog")).unwrap();
+    let index = airlock::review::index::FlightIndex::build(&tlog);
+    let kinds: Vec<_> = index.missions.iter().map(|s| s.kind).collect();
+    assert!(kinds.len() >= 3, "uploads and read-backs seen: {kinds:?}");
+    let before = airlock::mission::watch::plan_at(&index.missions, index.start_us);
+    assert!(before.items.is_empty() && before.fence.is_empty() && before.rally.is_empty());
+    let held = airlock::mission::watch::plan_at(&index.missions, index.end_us);
+    common::assert_same_items(&plan.items, &held.items);
+    assert_eq!(held.fence.polygons.len(), 1);
+    assert_eq!(held.fence.circles.len(), 1);
+    assert_eq!(held.rally.len(), 2);
 
     let back = dir.path().join("back.plan");
     let out = run(&[

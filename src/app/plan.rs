@@ -133,11 +133,21 @@ impl AirlockApp {
                     wire::from_wire(&mut editor.plan, *kind, items);
                     editor.selected = None;
                     editor.dirty = false;
-                    editor.status = Some(format!(
-                        "downloaded the vehicle's {} ({} items)",
-                        kind.name(),
-                        items.len()
-                    ));
+                    // One line for the whole download: mission first, then fence and rally.
+                    let words = match kind {
+                        MissionKind::Mission => {
+                            format!("mission {} items and home", items.len().saturating_sub(1))
+                        }
+                        _ => format!("{} {} items", kind.name(), items.len()),
+                    };
+                    editor.status = Some(match (&editor.status, kind) {
+                        (Some(before), MissionKind::Fence | MissionKind::Rally)
+                            if before.starts_with("downloaded from the vehicle:") =>
+                        {
+                            format!("{before}, {words}")
+                        }
+                        _ => format!("downloaded from the vehicle: {words}"),
+                    });
                 }
             }
             ServiceEvent::Finished { id, outcome } => {

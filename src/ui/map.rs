@@ -332,7 +332,7 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapT
         plan,
         ..
     } = map;
-    let editing = matches!(plan, Some(super::plan::MapPlan::Edit(_)));
+    let editing = matches!(plan, Some(super::plan::MapPlan::Edit(..)));
     let follow = settings.map_follow && !editing;
     let picked = go_here.as_deref().copied().flatten();
     let rect = ui.available_rect_before_wrap();
@@ -464,7 +464,7 @@ fn grid_map(ui: &mut egui::Ui, view: &LiveView, settings: &UiSettings, map: MapT
 fn plan_points(plan: &super::plan::MapPlan<'_>) -> Vec<(f64, f64)> {
     let plan = match plan {
         super::plan::MapPlan::Show(plan) => *plan,
-        super::plan::MapPlan::Edit(state) => &state.plan,
+        super::plan::MapPlan::Edit(state, _) => &state.plan,
     };
     plan.items
         .iter()

@@ -416,7 +416,7 @@ pub fn live_screen(
     });
     let live = view.review.is_none();
     let plan_layer = if settings.side_tab == SideTab::Plan {
-        plan::MapPlan::Edit(&mut state.plan)
+        plan::MapPlan::Edit(&mut state.plan, &view.vehicle_plan)
     } else {
         plan::MapPlan::Show(&view.vehicle_plan)
     };

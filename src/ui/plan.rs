@@ -275,7 +275,8 @@ impl PlanState {
 /// How the map shows a plan: to look at, or to edit.
 pub enum MapPlan<'a> {
     Show(&'a Plan),
-    Edit(&'a mut PlanState),
+    /// The plan being edited, over the vehicle's own (drawn faintly when they differ).
+    Edit(&'a mut PlanState, &'a Plan),
 }
 
 /// Draws a plan on a map; editing, lets the operator change it there. `project` puts a
@@ -290,7 +291,10 @@ pub fn on_map(
 ) {
     match layer {
         MapPlan::Show(plan) => draw(ui, project, plan, None, &[], progress),
-        MapPlan::Edit(state) => {
+        MapPlan::Edit(state, on_vehicle) => {
+            if !on_vehicle.items.is_empty() && on_vehicle.items != state.plan.items {
+                draw_ghost(ui, project, on_vehicle);
+            }
             let mut grabbed = false;
             for index in 0..state.plan.items.len() {
                 let item = &state.plan.items[index];
@@ -355,6 +359,27 @@ pub fn on_map(
             );
         }
     }
+}
+
+/// The vehicle's mission, faint, under the one being edited.
+fn draw_ghost(ui: &egui::Ui, project: &dyn Fn(f64, f64) -> Pos2, plan: &Plan) {
+    let colour = Color32::from_gray(140).gamma_multiply(0.6);
+    let points: Vec<Pos2> = plan
+        .items
+        .iter()
+        .filter(|item| positioned(item))
+        .map(|item| project(item.x, item.y))
+        .collect();
+    for point in &points {
+        ui.painter()
+            .circle_stroke(*point, 5.0, Stroke::new(1.5, colour));
+    }
+    ui.painter().add(egui::Shape::dashed_line(
+        &points,
+        Stroke::new(1.5, colour),
+        6.0,
+        4.0,
+    ));
 }
 
 /// Pixels per metre near `(lat, lon)` on this projection.
