@@ -358,8 +358,8 @@ fn mission_start_flies_a_5_waypoint_mission_and_lands() {
     plan.items.push(MissionItem::new(21, 3, 0.0, 0.0, 0.0));
     let file = sitl.dir.path().join("five.plan");
     std::fs::write(&file, plan.write(Format::Plan).unwrap()).unwrap();
-    // ArduPilot answers NO_SPACE until its mission storage is up (seen 2 s after start).
-    std::thread::sleep(Duration::from_secs(10));
+    // At once: ArduPilot answers NO_SPACE until its mission storage is up, and the upload
+    // starts again until it is.
     let out = Command::new(AIRLOCK)
         .args(["mission", "upload", "--baud", "57600", "--port"])
         .arg(sitl.gcs())
@@ -368,6 +368,7 @@ fn mission_start_flies_a_5_waypoint_mission_and_lands() {
         .output()
         .expect("airlock runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
+    println!("{}", text(&out.stdout));
     let flight = sitl.dir.path().join("flight");
     let started = Instant::now();
     let out = sitl.command(

@@ -650,3 +650,48 @@ fn a_request_goes_to_the_chosen_vehicle_and_only_its_answer_ends_it() {
         })
     );
 }
+
+#[test]
+fn an_upload_refused_with_no_space_after_boot_starts_again_a_few_times_then_is_refused() {
+    let mut rig = Rig::new();
+    let items = vec![super::mission::WireItem::default(); 2];
+    rig.submit(
+        7,
+        Action::UploadMission {
+            kind: MissionKind::Mission,
+            items,
+        },
+    );
+    let counts = |rig: &Rig| -> Vec<u64> {
+        rig.sent
+            .iter()
+            .filter(|(_, message, _)| matches!(message, MavMessage::MISSION_COUNT(_)))
+            .map(|(at, _, _)| *at)
+            .collect()
+    };
+    let no_space = MavMessage::MISSION_ACK(apm::MISSION_ACK_DATA {
+        target_system: 255,
+        target_component: 190,
+        mavtype: apm::MavMissionResult::MAV_MISSION_NO_SPACE,
+        mission_type: apm::MavMissionType::MAV_MISSION_TYPE_MISSION,
+        opaque_id: 0,
+    });
+    for attempt in 1..=6 {
+        assert_eq!(counts(&rig).len(), attempt, "a MISSION_COUNT per attempt");
+        rig.vehicle_says(no_space.clone());
+        rig.wait(2_100_000);
+    }
+    let sent = counts(&rig);
+    assert!(
+        sent.windows(2).all(|w| w[1] - w[0] >= 2_000_000),
+        "2 s apart: {sent:?}"
+    );
+    match rig.outcome(7) {
+        Outcome::Refused { result, .. } => assert_eq!(result, "NO_SPACE"),
+        other => panic!("{other:?}"),
+    }
+    assert!(rig.events.iter().any(|event| matches!(
+        event,
+        ServiceEvent::Step { step, .. } if step.contains("NO_SPACE") && step.contains("5 of 5")
+    )));
+}

@@ -2,6 +2,8 @@
 //! download hands its items over; a clear waits for its ACK. One transfer per vehicle at a time
 //! (the protocol cannot tell two apart).
 
+use mavlink::dialects::ardupilotmega as apm;
+
 use super::mission::{Transfer, TransferEnd, WireItem, MAX_SILENT_STEPS};
 use super::{Action, MissionKind, Outbound, Outcome, RequestId, ServiceEvent, Target};
 use crate::protocol::{FrameHeader, MavMessage};
@@ -62,7 +64,17 @@ struct Job {
     skip_home: bool,
     transfer: Transfer,
     phase: Phase,
+    /// An upload's items, kept to start it again after a NO_SPACE.
+    upload: Option<Vec<WireItem>>,
+    /// NO_SPACE answers so far, and when the upload starts again.
+    no_space: u32,
+    waiting_until_us: Option<u64>,
 }
+
+/// ArduPilot answers NO_SPACE in its first seconds after boot, before its mission storage is
+/// up: an upload so refused starts again this often, this many times, before it is refused.
+const NO_SPACE_RETRIES: u32 = 5;
+const NO_SPACE_WAIT_US: u64 = 2_000_000;
 
 /// The transfers in progress.
 #[derive(Default)]
@@ -85,11 +97,15 @@ impl Transfers {
             return Err("another mission transfer with this vehicle is still running".to_owned());
         }
         let mission_type = start.kind.mission_type();
+        let mut upload = None;
         let ((transfer, first), phase) = match start.what {
-            What::Upload(items) => (
-                Transfer::upload(start.now_us, start.target, mission_type, items),
-                Phase::Uploading,
-            ),
+            What::Upload(items) => {
+                upload = Some(items.clone());
+                (
+                    Transfer::upload(start.now_us, start.target, mission_type, items),
+                    Phase::Uploading,
+                )
+            }
             What::Download => (
                 Transfer::download(start.now_us, start.target, mission_type),
                 Phase::Downloading,
@@ -106,6 +122,9 @@ impl Transfers {
             skip_home: start.skip_home,
             transfer,
             phase,
+            upload,
+            no_space: 0,
+            waiting_until_us: None,
         });
         Ok(first)
     }
@@ -147,6 +166,21 @@ impl Transfers {
         let mut index = 0;
         while index < self.jobs.len() {
             let job = &mut self.jobs[index];
+            if let Some(until) = job.waiting_until_us {
+                if now_us >= until {
+                    job.waiting_until_us = None;
+                    let items = job.upload.clone().unwrap_or_default();
+                    let (transfer, first) =
+                        Transfer::upload(now_us, job.target, job.kind.mission_type(), items);
+                    job.transfer = transfer;
+                    out.extend(first.into_iter().map(|message| Outbound {
+                        message,
+                        request: Some(job.id),
+                    }));
+                }
+                index += 1;
+                continue;
+            }
             let poll = poll_of(&mut job.transfer);
             out.extend(poll.send.into_iter().map(|message| Outbound {
                 message,
@@ -170,6 +204,13 @@ impl Transfers {
                 continue;
             };
             match finish(job, end, now_us) {
+                Next::Wait(words) => {
+                    events.push(ServiceEvent::Step {
+                        id: job.id,
+                        step: words,
+                    });
+                    index += 1;
+                }
                 Next::Continue(first) => {
                     out.extend(first.into_iter().map(|message| Outbound {
                         message,
@@ -198,6 +239,8 @@ impl Transfers {
 enum Next {
     /// The next phase started with these messages.
     Continue(Vec<MavMessage>),
+    /// The upload starts again after a wait (the vehicle was not ready); why, in words.
+    Wait(String),
     /// The request ends: downloaded items (for a download) and the outcome.
     End(Option<Vec<WireItem>>, Outcome),
 }
@@ -237,6 +280,17 @@ fn finish(job: &mut Job, end: TransferEnd, now_us: u64) -> Next {
             } else {
                 Next::End(None, refused("DIFFERENT".to_owned(), differences))
             }
+        }
+        (Phase::Uploading, TransferEnd::Refused(apm::MavMissionResult::MAV_MISSION_NO_SPACE))
+            if job.no_space < NO_SPACE_RETRIES && job.upload.is_some() =>
+        {
+            job.phase = Phase::Uploading;
+            job.no_space += 1;
+            job.waiting_until_us = Some(now_us + NO_SPACE_WAIT_US);
+            Next::Wait(format!(
+                "{step}: the vehicle answered NO_SPACE (not ready after boot?), trying again ({} of {NO_SPACE_RETRIES})",
+                job.no_space
+            ))
         }
         (Phase::Downloading, TransferEnd::Done(items)) => Next::End(Some(items), Outcome::Accepted),
         (Phase::Clearing, TransferEnd::Done(_)) => Next::End(None, Outcome::Accepted),
