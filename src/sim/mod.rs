@@ -9,6 +9,7 @@
 
 mod auto;
 mod commands;
+pub mod ftp;
 mod mission;
 pub mod model;
 pub mod pilot;

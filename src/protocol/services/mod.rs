@@ -9,6 +9,7 @@
 //! sent. It never touches a port, a thread or a clock, so tests drive it with a fake clock.
 
 pub mod command;
+pub mod ftp;
 pub mod mission;
 pub mod plan;
 pub mod presence;
