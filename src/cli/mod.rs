@@ -1,5 +1,6 @@
 //! The command line: `airlock [--demo]` opens the window; subcommands use the engine headless.
 
+mod params;
 pub mod steps;
 
 use std::io::Write;
@@ -124,6 +125,11 @@ pub enum Command {
     Mission {
         #[command(subcommand)]
         action: MissionAction,
+    },
+    /// A vehicle's parameters: fetch, get, set, load a file; compare files.
+    Params {
+        #[command(subcommand)]
+        action: params::ParamsAction,
     },
     /// List the flights in the data folder, newest first.
     Flights {
@@ -459,6 +465,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             result
         }
         Command::Mission { action } => run_mission(cli, action),
+        Command::Params { action } => params::run(cli, action),
         Command::Info { path, json } => {
             let summary = review::summarize(path)?;
             let mut stdout = std::io::stdout().lock();

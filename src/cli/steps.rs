@@ -140,8 +140,10 @@ pub struct Runner<'a> {
     vehicle: VehicleState,
     link: LinkState,
     outcomes: Vec<(RequestId, Outcome)>,
-    /// Items downloaded by requests, by id.
-    missions: Vec<(RequestId, Vec<crate::protocol::services::mission::WireItem>)>,
+    /// What requests brought besides their outcome (mission items, parameters).
+    collected: Vec<ServiceEvent>,
+    /// The flight folder the session records into.
+    pub flight_dir: Option<std::path::PathBuf>,
     out: &'a mut dyn FnMut(&str),
 }
 
@@ -164,7 +166,8 @@ impl<'a> Runner<'a> {
             vehicle,
             link: LinkState::Connecting,
             outcomes: Vec::new(),
-            missions: Vec::new(),
+            collected: Vec::new(),
+            flight_dir: None,
             out,
         }
     }
@@ -180,6 +183,7 @@ impl<'a> Runner<'a> {
             match event {
                 SessionEvent::FlightStarted(dir) => {
                     (self.out)(&format!("recording to {}", dir.display()));
+                    self.flight_dir = Some(dir);
                 }
                 SessionEvent::Message {
                     wall_us,
@@ -197,9 +201,11 @@ impl<'a> Runner<'a> {
                 SessionEvent::Service(ServiceEvent::Finished { id, outcome }) => {
                     self.outcomes.push((id, outcome));
                 }
-                SessionEvent::Service(ServiceEvent::Mission { id, items, .. }) => {
-                    self.missions.push((id, items));
-                }
+                SessionEvent::Service(
+                    event @ (ServiceEvent::Mission { .. }
+                    | ServiceEvent::Params { .. }
+                    | ServiceEvent::ParamValue { .. }),
+                ) => self.collected.push(event),
                 SessionEvent::Closed(_) => bail!("the session closed"),
                 _ => {}
             }
@@ -253,13 +259,31 @@ impl<'a> Runner<'a> {
         Outcome,
         Option<Vec<crate::protocol::services::mission::WireItem>>,
     )> {
-        let (id, outcome) = self.request_id(action)?;
-        let items = self
-            .missions
-            .iter()
-            .position(|(done, _)| *done == id)
-            .map(|index| self.missions.remove(index).1);
+        let (outcome, events) = self.request_collecting(action)?;
+        let items = events.into_iter().find_map(|event| match event {
+            ServiceEvent::Mission { items, .. } => Some(items),
+            _ => None,
+        });
         Ok((outcome, items))
+    }
+
+    /// Runs a request to its outcome; with what it brought (mission items, parameters).
+    pub fn request_collecting(
+        &mut self,
+        action: Action,
+    ) -> anyhow::Result<(Outcome, Vec<ServiceEvent>)> {
+        let (id, outcome) = self.request_id(action)?;
+        let of_id = |event: &ServiceEvent| match event {
+            ServiceEvent::Mission { id: of, .. }
+            | ServiceEvent::Params { id: of, .. }
+            | ServiceEvent::ParamValue { id: of, .. } => *of == id,
+            _ => false,
+        };
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.collected)
+            .into_iter()
+            .partition(of_id);
+        self.collected = others;
+        Ok((outcome, mine))
     }
 
     /// Prints a line of output.

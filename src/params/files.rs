@@ -63,9 +63,15 @@ impl ParamFileError {
 
 /// The parameters of a file and the format it was in.
 pub fn read(text: &str) -> Result<(ParamSet, ParamFormat), ParamFileError> {
+    let (rows, format) = read_rows(text)?;
+    Ok((rows.into_iter().collect(), format))
+}
+
+/// The parameters of a file in the file's order, and the format it was in.
+pub fn read_rows(text: &str) -> Result<(Vec<Param>, ParamFormat), ParamFileError> {
     let text = text.trim_start_matches('\u{feff}');
     let mut format = None;
-    let mut set = ParamSet::default();
+    let mut rows = Vec::new();
     let mut seen_at = std::collections::HashMap::new();
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
@@ -88,10 +94,10 @@ pub fn read(text: &str) -> Result<(ParamSet, ParamFormat), ParamFileError> {
                 format!("{} is already set on line {first}", param.name),
             ));
         }
-        set.insert(param);
+        rows.push(param);
     }
     let format = format.ok_or_else(|| ParamFileError::at(1, "no parameters in the file"))?;
-    Ok((set, format))
+    Ok((rows, format))
 }
 
 /// The format of a data line.

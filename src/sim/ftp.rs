@@ -17,7 +17,7 @@ const NOT_FOUND: u8 = 10;
 
 /// Seconds between two burst packets (about what a 57 600-baud radio carries beside the
 /// telemetry).
-const BURST_PACKET_S: f64 = 0.06;
+const BURST_PACKET_S: f64 = 0.07;
 
 struct Open {
     session: u8,

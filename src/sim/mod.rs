@@ -12,6 +12,7 @@ mod commands;
 pub mod ftp;
 mod mission;
 pub mod model;
+pub mod params;
 pub mod pilot;
 mod telemetry;
 
@@ -77,6 +78,11 @@ pub struct SimVehicle {
     gcs_seen: bool,
     /// The mission, fence and rally lists the ground station uploaded.
     missions: mission::MissionStore,
+    /// ArduCopter's parameters, kept for the simulator's run (across reboots).
+    pub params: params::SimParams,
+    ftp: ftp::FtpServer,
+    /// Where FTP answers go: the ground station that asked last.
+    ftp_peer: crate::protocol::services::Target,
     /// Frames received from the ground station, by message name.
     pub received: std::collections::BTreeMap<String, u64>,
 }
@@ -104,6 +110,12 @@ impl SimVehicle {
             rebooting_until_s: None,
             gcs_seen: false,
             missions,
+            params: params::SimParams::ardupilot(),
+            ftp: ftp::FtpServer::default(),
+            ftp_peer: crate::protocol::services::Target {
+                system_id: 255,
+                component_id: 190,
+            },
             received: Default::default(),
         }
     }
@@ -179,6 +191,29 @@ impl SimVehicle {
         self.rebooting_until_s.is_some()
     }
 
+    /// Answers an FTP request from `from`: the packed parameter file is the one file served.
+    fn ftp_answer(&mut self, from: (u8, u8), payload: &[u8]) -> Vec<MavMessage> {
+        let Some(packet) = crate::protocol::services::ftp::Packet::decode(payload) else {
+            return Vec::new();
+        };
+        self.ftp_peer = crate::protocol::services::Target {
+            system_id: from.0,
+            component_id: from.1,
+        };
+        let params = &self.params;
+        let file = |path: &str| match path {
+            "@PARAM/param.pck" => Some(params.packed(false)),
+            "@PARAM/param.pck?withdefaults=1" => Some(params.packed(true)),
+            _ => None,
+        };
+        let peer = self.ftp_peer;
+        self.ftp
+            .request(self.now_s, &packet, &file)
+            .iter()
+            .map(|packet| packet.message(peer))
+            .collect()
+    }
+
     /// Bytes to send for the time `now_s` since the start, faults included.
     pub fn tick(&mut self, now_s: f64) -> Vec<u8> {
         self.advance(now_s);
@@ -189,6 +224,14 @@ impl SimVehicle {
         let mut messages = self.mission_events();
         messages.extend(self.texts());
         messages.extend(self.missions.tick(now_s));
+        messages.extend(self.params.tick(now_s));
+        let peer = self.ftp_peer;
+        messages.extend(
+            self.ftp
+                .tick(now_s)
+                .iter()
+                .map(|packet| packet.message(peer)),
+        );
         if self.model.battery_pct() < 30.0 && self.model.armed && self.rng.f64() < 0.002 {
             messages.push(statustext(
                 apm::MavSeverity::MAV_SEVERITY_WARNING,
@@ -291,6 +334,16 @@ impl SimVehicle {
         let mut replies = Vec::new();
         for (header, message) in messages {
             let from = (header.system_id, header.component_id);
+            if let Some(answers) = self.params.answer(self.now_s, &message) {
+                replies.extend(answers);
+                continue;
+            }
+            if let MavMessage::FILE_TRANSFER_PROTOCOL(ftp) = &message {
+                if ftp.target_system == SYSTEM_ID || ftp.target_system == 0 {
+                    replies.extend(self.ftp_answer(from, &ftp.payload));
+                }
+                continue;
+            }
             let home = self.home_item();
             match self.missions.answer(self.now_s, from, &message, &home) {
                 Some(answers) => replies.extend(answers),

@@ -81,6 +81,8 @@ impl RequestLog {
             ServiceEvent::Step { id, .. }
             | ServiceEvent::Progress { id, .. }
             | ServiceEvent::Mission { id, .. }
+            | ServiceEvent::Params { id, .. }
+            | ServiceEvent::ParamValue { id, .. }
             | ServiceEvent::Finished { id, .. } => *id,
         };
         let Some(entry) = self.entries.iter_mut().find(|entry| entry.id == id) else {

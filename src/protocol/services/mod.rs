@@ -11,6 +11,7 @@
 pub mod command;
 pub mod ftp;
 pub mod mission;
+mod params;
 pub mod plan;
 pub mod presence;
 mod transfers;
@@ -100,6 +101,18 @@ pub enum Action {
     ClearMission {
         kind: MissionKind,
     },
+    /// Read every parameter (MAVLink FTP's packed file, else PARAM_REQUEST_LIST): a
+    /// [`ServiceEvent::Params`].
+    FetchParams,
+    /// Read these parameters by name: a [`ServiceEvent::ParamValue`] each.
+    GetParams {
+        names: Vec<String>,
+    },
+    /// Set these parameters, each confirmed by the vehicle's echo: a
+    /// [`ServiceEvent::ParamValue`] each.
+    SetParams {
+        values: Vec<(String, f64)>,
+    },
 }
 
 /// Which of a vehicle's lists a mission transfer is about.
@@ -157,6 +170,15 @@ impl Action {
             }
             Self::DownloadMission { kind } => format!("download the {}", kind.name()),
             Self::ClearMission { kind } => format!("clear the {}", kind.name()),
+            Self::FetchParams => "fetch the parameters".into(),
+            Self::GetParams { names } => format!("read {}", names.join(", ")),
+            Self::SetParams { values } => {
+                let words: Vec<String> = values
+                    .iter()
+                    .map(|(name, value)| format!("{name} = {value}"))
+                    .collect();
+                format!("set {}", words.join(", "))
+            }
         }
     }
 }
@@ -240,6 +262,20 @@ pub enum ServiceEvent {
         kind: MissionKind,
         items: Vec<mission::WireItem>,
     },
+    /// Every parameter a fetch read, with the vehicle's count and the indices it never sent
+    /// (`via` says how: `ftp` or `list`), just before its `Finished`.
+    Params {
+        id: RequestId,
+        params: Vec<crate::params::Param>,
+        total: u16,
+        missing: Vec<u16>,
+        via: String,
+    },
+    /// One parameter read or set, confirmed by the vehicle; or why not.
+    ParamValue {
+        id: RequestId,
+        result: Result<crate::params::Param, String>,
+    },
     /// The one outcome of a request.
     Finished { id: RequestId, outcome: Outcome },
 }
@@ -298,6 +334,7 @@ pub struct Hub {
     vehicles: BTreeMap<Target, SeenVehicle>,
     jobs: Vec<Job>,
     transfers: transfers::Transfers,
+    params: params::ParamJobs,
     texts: VecDeque<Text>,
     outbound: VecDeque<Outbound>,
     events: VecDeque<ServiceEvent>,
@@ -312,6 +349,7 @@ impl Hub {
             vehicles: BTreeMap::new(),
             jobs: Vec::new(),
             transfers: transfers::Transfers::default(),
+            params: params::ParamJobs::default(),
             texts: VecDeque::new(),
             outbound: VecDeque::new(),
             events: VecDeque::new(),
@@ -329,7 +367,8 @@ impl Hub {
     pub fn link_lost(&mut self, reason: &str) {
         self.link_up = false;
         self.presence.link_down();
-        let ended = self.transfers.drain_ids();
+        let mut ended = self.transfers.drain_ids();
+        ended.extend(self.params.drain_ids());
         for id in ended
             .into_iter()
             .chain(std::mem::take(&mut self.jobs).into_iter().map(|job| job.id))
@@ -345,7 +384,7 @@ impl Hub {
 
     /// Requests still waiting for their outcome.
     pub fn pending(&self) -> usize {
-        self.jobs.len() + self.transfers.len()
+        self.jobs.len() + self.transfers.len() + self.params.len()
     }
 
     /// The vehicle a request without a target goes to: the autopilot with the lowest
@@ -375,6 +414,16 @@ impl Hub {
             return refuse(self, format!("no vehicle {target} on this link"));
         };
         let ardupilot = seen.autopilot == apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA;
+        if params::ParamJobs::handles(&request.action) {
+            match self
+                .params
+                .begin(now_us, id, target, seen.autopilot, &request.action)
+            {
+                Ok(out) => self.outbound.extend(out),
+                Err(reason) => refuse(self, reason),
+            }
+            return;
+        }
         if let Some(start) = transfers::start(now_us, id, target, ardupilot, &request.action) {
             match self.transfers.begin(start) {
                 Ok(messages) => {
@@ -418,6 +467,8 @@ impl Hub {
         self.observe(now_us, header, message);
         let (out, events) = self.transfers.on_message(now_us, header, message);
         self.take_transfers(out, events);
+        let (out, events) = self.params.on_message(now_us, header, message);
+        self.take_transfers(out, events);
         for index in 0..self.jobs.len() {
             let Some(running) = self.jobs[index].running.as_mut() else {
                 continue;
@@ -434,6 +485,8 @@ impl Hub {
     /// Moves the clock on: heartbeats, retries, timeouts, reasons gathered.
     pub fn tick(&mut self, now_us: u64) {
         let (out, events) = self.transfers.tick(now_us);
+        self.take_transfers(out, events);
+        let (out, events) = self.params.tick(now_us);
         self.take_transfers(out, events);
         if self.link_up {
             let requests = self.presence.tick(now_us, &self.vehicles);
@@ -471,7 +524,7 @@ impl Hub {
 
     /// Ends request `id` now with `outcome` (e.g. its frame could not be written).
     pub fn abandon(&mut self, id: RequestId, outcome: Outcome) {
-        if self.transfers.remove(id) {
+        if self.transfers.remove(id) || self.params.remove(id) {
             self.events
                 .push_back(ServiceEvent::Finished { id, outcome });
             return;

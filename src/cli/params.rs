@@ -1,0 +1,274 @@
+//! `airlock params`: fetch, read, set and load a vehicle's parameters over a recorded session,
+//! and compare parameter files. Every fetch is also kept in the flight's folder (owner-only)
+//! with its time, so the flight says what configuration the vehicle had.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+
+use super::steps::Runner;
+use super::{with_vehicle, Cli, LinkArgs};
+use crate::params::files::{self, ParamFormat};
+use crate::params::{self, format_value, ParamSet};
+use crate::protocol::services::{Action, ServiceEvent};
+
+/// The name of a fetch kept in a flight folder starts so.
+pub const KEPT_PREFIX: &str = "params-";
+
+/// What `airlock params` does.
+#[derive(Debug, Subcommand)]
+pub enum ParamsAction {
+    /// Read every parameter into a file (.param, .params or .parm by the extension).
+    Fetch {
+        #[command(flatten)]
+        link: LinkArgs,
+        /// Output file (must not exist).
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// Read parameters by name.
+    Get {
+        #[command(flatten)]
+        link: LinkArgs,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Set parameters: NAME VALUE [NAME VALUE...], each confirmed by the vehicle.
+    Set {
+        #[command(flatten)]
+        link: LinkArgs,
+        #[arg(required = true, value_name = "NAME VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Compare a parameter file with the vehicle and write the values that differ.
+    Load {
+        #[command(flatten)]
+        link: LinkArgs,
+        file: PathBuf,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Compare two parameter files, or a file and a flight folder (its latest fetch).
+    Diff { a: PathBuf, b: PathBuf },
+}
+
+/// Reads a parameter file, or the latest fetch kept in a flight folder.
+pub fn read_set(path: &Path) -> anyhow::Result<ParamSet> {
+    let file = if path.is_dir() {
+        latest_kept(path)?
+    } else {
+        path.to_owned()
+    };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let (set, _) = files::read(&text).with_context(|| format!("{}", file.display()))?;
+    Ok(set)
+}
+
+/// The newest fetch kept in `flight`.
+fn latest_kept(flight: &Path) -> anyhow::Result<PathBuf> {
+    let mut kept: Vec<PathBuf> = std::fs::read_dir(flight)
+        .with_context(|| format!("cannot read {}", flight.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(KEPT_PREFIX) && n.ends_with(".params"))
+        })
+        .collect();
+    kept.sort();
+    kept.pop()
+        .with_context(|| format!("{} holds no parameter fetch", flight.display()))
+}
+
+/// Keeps a fetch in the flight folder: `params-<UTC time>.params` (QGroundControl's format,
+/// with the types), owner-only.
+fn keep(runner: &Runner<'_>, set: &ParamSet, complete: bool) -> anyhow::Result<()> {
+    let Some(dir) = &runner.flight_dir else {
+        return Ok(());
+    };
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(':', "-");
+    let name = format!(
+        "{KEPT_PREFIX}{stamp}{}.params",
+        if complete { "" } else { "-incomplete" }
+    );
+    let text = files::write(set, ParamFormat::QGroundControl, (1, 1))?;
+    crate::capture::write_private_atomic(&dir.join(name), text.as_bytes())
+        .context("cannot keep the parameters in the flight folder")
+}
+
+/// Fetches every parameter; fails (after keeping what came) unless all came.
+fn fetch(runner: &mut Runner<'_>) -> anyhow::Result<ParamSet> {
+    let started = Instant::now();
+    let (outcome, events) = runner.request_collecting(Action::FetchParams)?;
+    let Some((params, total, via)) = events.into_iter().find_map(|event| match event {
+        ServiceEvent::Params {
+            params, total, via, ..
+        } => Some((params, total, via)),
+        _ => None,
+    }) else {
+        runner.say(&format!("fetch: {outcome}"));
+        bail!("the parameters were not fetched: {outcome}");
+    };
+    let set: ParamSet = params.into_iter().collect();
+    let complete = outcome.is_accepted();
+    keep(runner, &set, complete)?;
+    runner.say(&format!(
+        "fetch: {} of {total} parameters by {via} in {:.1} s",
+        set.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    if !complete {
+        bail!("not every parameter came: {outcome}");
+    }
+    Ok(set)
+}
+
+/// Sets `values`; prints each confirmation; fails unless every one was confirmed.
+fn set_values(runner: &mut Runner<'_>, values: Vec<(String, f64)>) -> anyhow::Result<()> {
+    let (outcome, events) = runner.request_collecting(Action::SetParams { values })?;
+    for event in events {
+        if let ServiceEvent::ParamValue { result, .. } = event {
+            match result {
+                Ok(param) => runner.say(&format!(
+                    "{} = {}: confirmed",
+                    param.name,
+                    format_value(param.value, param.kind)
+                )),
+                Err(words) => runner.say(&format!("{words}: NOT set")),
+            }
+        }
+    }
+    if !outcome.is_accepted() {
+        bail!("not every parameter was set: {outcome}");
+    }
+    Ok(())
+}
+
+/// The changes `file` makes to `vehicle`, only for names the file holds; names the vehicle
+/// does not have are listed apart.
+fn changes(vehicle: &ParamSet, file: &ParamSet) -> (Vec<params::Change>, Vec<String>) {
+    let unknown = file
+        .iter()
+        .filter(|p| vehicle.get(&p.name).is_none())
+        .map(|p| p.name.clone())
+        .collect();
+    let changed = params::diff(vehicle, file)
+        .into_iter()
+        .filter(|change| change.old.is_some() && change.new.is_some())
+        .collect();
+    (changed, unknown)
+}
+
+fn show(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format_value(v, None))
+}
+
+pub fn run(cli: &Cli, action: &ParamsAction) -> anyhow::Result<()> {
+    match action {
+        ParamsAction::Fetch { link, output } => {
+            let format = ParamFormat::of_path(output)
+                .with_context(|| format!("{}: use .param, .params or .parm", output.display()))?;
+            let mut fetched = ParamSet::default();
+            with_vehicle(cli, link, |runner| {
+                fetched = fetch(runner)?;
+                Ok(())
+            })?;
+            let text = files::write(&fetched, format, (1, 1))?;
+            let mut out = crate::capture::create_private_file(output)?;
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.sync_all())
+                .with_context(|| format!("cannot write {}", output.display()))
+        }
+        ParamsAction::Get { link, names } => with_vehicle(cli, link, |runner| {
+            let (outcome, events) = runner.request_collecting(Action::GetParams {
+                names: names.clone(),
+            })?;
+            for event in events {
+                if let ServiceEvent::ParamValue { result: Ok(p), .. } = event {
+                    let kind = p.kind.map_or("?", |k| k.name());
+                    runner.say(&format!(
+                        "{} {} {kind}",
+                        p.name,
+                        format_value(p.value, p.kind)
+                    ));
+                }
+            }
+            if !outcome.is_accepted() {
+                bail!("not every parameter was read: {outcome}");
+            }
+            Ok(())
+        }),
+        ParamsAction::Set { link, pairs } => {
+            if pairs.len() % 2 != 0 {
+                bail!("give NAME VALUE pairs");
+            }
+            let mut values = Vec::new();
+            for pair in pairs.chunks(2) {
+                let value: f64 = pair[1]
+                    .parse()
+                    .with_context(|| format!("`{}` is not a number", pair[1]))?;
+                values.push((pair[0].clone(), value));
+            }
+            with_vehicle(cli, link, |runner| set_values(runner, values))
+        }
+        ParamsAction::Load {
+            link,
+            file,
+            dry_run,
+        } => {
+            // A file that does not read is refused before anything is sent.
+            let wanted = read_set(file)?;
+            with_vehicle(cli, link, |runner| {
+                let vehicle = fetch(runner)?;
+                let (changed, unknown) = changes(&vehicle, &wanted);
+                for name in &unknown {
+                    runner.say(&format!("{name}: not on this vehicle, left out"));
+                }
+                for change in &changed {
+                    runner.say(&format!(
+                        "{}: {} -> {}",
+                        change.name,
+                        show(change.old),
+                        show(change.new)
+                    ));
+                }
+                runner.say(&format!(
+                    "{} of {} parameters differ",
+                    changed.len(),
+                    wanted.len()
+                ));
+                if *dry_run || changed.is_empty() {
+                    return Ok(());
+                }
+                let values = changed
+                    .into_iter()
+                    .filter_map(|c| Some((c.name, c.new?)))
+                    .collect();
+                set_values(runner, values)
+            })
+        }
+        ParamsAction::Diff { a, b } => {
+            let (old, new) = (read_set(a)?, read_set(b)?);
+            let changes = params::diff(&old, &new);
+            let mut stdout = std::io::stdout().lock();
+            for change in &changes {
+                writeln!(
+                    stdout,
+                    "{}: {} -> {}",
+                    change.name,
+                    show(change.old),
+                    show(change.new)
+                )?;
+            }
+            writeln!(stdout, "{} differences", changes.len())?;
+            Ok(())
+        }
+    }
+}
