@@ -153,6 +153,10 @@ impl SimParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::services::ftp::Packet;
+    use crate::protocol::services::{Action, Hub, Outcome, Request, ServiceEvent};
+    use crate::protocol::FrameHeader;
+    use crate::sim::ftp::FtpServer;
 
     #[test]
     fn the_copter_set_is_ardupilot_sized_and_packs() {
@@ -166,6 +170,200 @@ mod tests {
         assert_eq!(packed.params.len(), 1354);
         assert_eq!(packed.total, 1354);
         assert!(packed.params.iter().all(|p| p.default.is_some()));
-        println!("param.pck: {} bytes", params.packed(true).len());
+    }
+
+    fn header() -> FrameHeader {
+        FrameHeader {
+            version: crate::protocol::frame::Version::V2,
+            payload_len: 0,
+            incompat_flags: 0,
+            compat_flags: 0,
+            sequence: 0,
+            system_id: 1,
+            component_id: 1,
+            message_id: 0,
+            frame_len: 0,
+        }
+    }
+
+    /// The hub against the simulated vehicle's parameters and FTP server through a link that
+    /// loses, duplicates and reorders, on a fake clock; the request's events.
+    struct Rig {
+        hub: Hub,
+        vehicle: SimParams,
+        ftp: Option<FtpServer>,
+        rng: fastrand::Rng,
+        loss: f64,
+        now_us: u64,
+    }
+
+    impl Rig {
+        fn new(loss: f64, ftp: bool, seed: u64) -> Self {
+            let mut hub = Hub::new(false);
+            hub.link_up(0);
+            let heartbeat = MavMessage::HEARTBEAT(apm::HEARTBEAT_DATA {
+                autopilot: apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA,
+                mavtype: apm::MavType::MAV_TYPE_QUADROTOR,
+                ..Default::default()
+            });
+            hub.on_message(0, &header(), &heartbeat);
+            Self {
+                hub,
+                vehicle: SimParams::ardupilot(),
+                ftp: ftp.then(FtpServer::default),
+                rng: fastrand::Rng::with_seed(seed),
+                loss,
+                now_us: 0,
+            }
+        }
+
+        fn run(&mut self, action: Action) -> (Outcome, Vec<ServiceEvent>) {
+            self.hub.submit(
+                self.now_us,
+                7,
+                Request {
+                    target: None,
+                    action,
+                },
+            );
+            let mut events = Vec::new();
+            for _ in 0..100_000 {
+                self.now_us += 10_000;
+                let now_s = self.now_us as f64 / 1e6;
+                let mut to_gcs = Vec::new();
+                while let Some(out) = self.hub.poll_transmit() {
+                    if self.rng.f64() < self.loss {
+                        continue;
+                    }
+                    if let Some(answers) = self.vehicle.answer(now_s, &out.message) {
+                        to_gcs.extend(answers);
+                    } else if let (MavMessage::FILE_TRANSFER_PROTOCOL(ftp), Some(server)) =
+                        (&out.message, self.ftp.as_mut())
+                    {
+                        let packet = Packet::decode(&ftp.payload).unwrap();
+                        let params = &self.vehicle;
+                        let file = |path: &str| {
+                            (path == crate::protocol::services::params::PARAM_FILE)
+                                .then(|| params.packed(true))
+                        };
+                        to_gcs.extend(server.request(now_s, &packet, &file).iter().map(|p| {
+                            p.message(crate::protocol::services::Target {
+                                system_id: 255,
+                                component_id: 190,
+                            })
+                        }));
+                    }
+                }
+                to_gcs.extend(self.vehicle.tick(now_s));
+                if let Some(server) = self.ftp.as_mut() {
+                    to_gcs.extend(server.tick(now_s).iter().map(|p| {
+                        p.message(crate::protocol::services::Target {
+                            system_id: 255,
+                            component_id: 190,
+                        })
+                    }));
+                }
+                if to_gcs.len() > 1 && self.rng.f64() < 0.3 {
+                    let (a, b) = (
+                        self.rng.usize(..to_gcs.len()),
+                        self.rng.usize(..to_gcs.len()),
+                    );
+                    to_gcs.swap(a, b);
+                }
+                for message in to_gcs {
+                    if self.rng.f64() < self.loss {
+                        continue;
+                    }
+                    if self.rng.f64() < self.loss {
+                        self.hub.on_message(self.now_us, &header(), &message);
+                    }
+                    self.hub.on_message(self.now_us, &header(), &message);
+                }
+                self.hub.tick(self.now_us);
+                while let Some(event) = self.hub.poll_event() {
+                    if let ServiceEvent::Finished { outcome, .. } = event {
+                        return (outcome, events);
+                    }
+                    events.push(event);
+                }
+            }
+            panic!("the request never ended");
+        }
+    }
+
+    fn fetched(events: &[ServiceEvent]) -> (Vec<Param>, String) {
+        events
+            .iter()
+            .find_map(|event| match event {
+                ServiceEvent::Params { params, via, .. } => Some((params.clone(), via.clone())),
+                _ => None,
+            })
+            .expect("the parameters")
+    }
+
+    #[test]
+    fn fetch_by_ftp_and_by_list_through_a_lossy_link_gets_every_parameter() {
+        for (ftp, loss, seed) in [
+            (true, 0.0, 1),
+            (true, 0.05, 2),
+            (false, 0.0, 3),
+            (false, 0.05, 4),
+        ] {
+            let mut rig = Rig::new(loss, ftp, seed);
+            let (outcome, events) = rig.run(Action::FetchParams);
+            assert_eq!(outcome, Outcome::Accepted, "ftp {ftp}, loss {loss}");
+            let (params, via) = fetched(&events);
+            assert_eq!(via, if ftp { "ftp" } else { "list" });
+            assert_eq!(params.len(), 1354);
+            for param in &params {
+                let theirs = rig.vehicle.get(&param.name).expect("a vehicle parameter");
+                assert!(
+                    params::same_value(param.value, theirs.value),
+                    "{}",
+                    param.name
+                );
+                assert_eq!(param.kind, theirs.kind, "{}", param.name);
+            }
+            if ftp {
+                assert!(
+                    params.iter().all(|p| p.default.is_some()),
+                    "defaults by FTP"
+                );
+            } else {
+                assert!(events.iter().any(|e| matches!(e,
+                    ServiceEvent::Step { step, .. } if step.contains("PARAM_REQUEST_LIST"))));
+            }
+            println!(
+                "ftp {ftp}, loss {loss}: {:.1} s of fake time",
+                rig.now_us as f64 / 1e6
+            );
+        }
+    }
+
+    #[test]
+    fn sets_are_confirmed_by_the_echo_and_bad_ones_say_why() {
+        let mut rig = Rig::new(0.05, true, 9);
+        let (outcome, events) = rig.run(Action::SetParams {
+            values: vec![
+                ("RTL_ALT".into(), 2500.0),
+                ("WPNAV_SPEED".into(), 750.5),
+                ("LOG_BITMASK".into(), 180222.0),
+            ],
+        });
+        assert_eq!(outcome, Outcome::Accepted, "{events:?}");
+        assert_eq!(rig.vehicle.get("RTL_ALT").unwrap().value, 2500.0);
+        assert_eq!(rig.vehicle.get("WPNAV_SPEED").unwrap().value, 750.5);
+        assert_eq!(rig.vehicle.get("LOG_BITMASK").unwrap().value, 180222.0);
+        let (outcome, _) = rig.run(Action::SetParams {
+            values: vec![("FRAME_CLASS".into(), 300.0), ("NO_SUCH_PARAM".into(), 1.0)],
+        });
+        let Outcome::Refused { reason, .. } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(
+            reason[0].contains("300 does not fit its type INT8"),
+            "{reason:?}"
+        );
+        assert!(reason[1].contains("NO_SUCH_PARAM: no answer"), "{reason:?}");
     }
 }

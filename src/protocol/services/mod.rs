@@ -11,7 +11,7 @@
 pub mod command;
 pub mod ftp;
 pub mod mission;
-mod params;
+pub mod params;
 pub mod plan;
 pub mod presence;
 mod transfers;
