@@ -400,3 +400,174 @@ fn mission_start_flies_a_5_waypoint_mission_and_lands() {
     assert_eq!(flown.armed_at_end, Some(false), "landed and disarmed");
     flown.assert_commands_on_disk_before_answers();
 }
+
+/// pymavlink fetches every parameter on its own (PARAM_REQUEST_LIST, then the missing ones by
+/// index) and prints `{name: [value, type], …}`; with NAME arguments, only those, by name.
+const PYMAVLINK_PARAMS: &str = r#"
+import json, sys, time
+from pymavlink import mavutil
+m = mavutil.mavlink_connection(sys.argv[1], baud=57600, source_system=254, source_component=190)
+m.wait_heartbeat(timeout=30)
+names = sys.argv[2:]
+got = {}
+if names:
+    for name in names:
+        for _ in range(20):
+            m.mav.param_request_read_send(1, 1, name.encode(), -1)
+            msg = m.recv_match(type='PARAM_VALUE', blocking=True, timeout=1)
+            if msg is not None and msg.param_id == name:
+                got[name] = [msg.param_value, msg.param_type]
+                break
+    print(json.dumps(got))
+    sys.exit(0)
+by_index = {}
+count = None
+m.mav.param_request_list_send(1, 1)
+quiet = 0
+while quiet < 30:
+    msg = m.recv_match(type='PARAM_VALUE', blocking=True, timeout=1)
+    if msg is None:
+        quiet += 1
+        if count is not None and len(by_index) >= count:
+            break
+        if count is None:
+            m.mav.param_request_list_send(1, 1)
+        for i in [i for i in range(count or 0) if i not in by_index][:20]:
+            m.mav.param_request_read_send(1, 1, b'', i)
+        continue
+    quiet = 0
+    if msg.param_index < msg.param_count:
+        count = msg.param_count
+        by_index[msg.param_index] = (msg.param_id, msg.param_value, msg.param_type)
+print(json.dumps({name: [value, kind] for (name, value, kind) in by_index.values()}))
+"#;
+
+fn pymavlink_params(
+    sitl: &Sitl,
+    names: &[&str],
+) -> Option<std::collections::BTreeMap<String, (f32, u8)>> {
+    let python = common::python()?;
+    let out = Command::new(python)
+        .args(["-c", PYMAVLINK_PARAMS])
+        .arg(sitl.gcs())
+        .args(names)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn airlock_params(sitl: &Sitl, args: &[&str]) -> Output {
+    Command::new(AIRLOCK)
+        .arg("params")
+        .args(args)
+        .args(["--baud", "57600", "--port"])
+        .arg(sitl.gcs())
+        .env("AIRLOCK_DATA_DIR", sitl.dir.path().join("data"))
+        .output()
+        .expect("airlock runs")
+}
+
+fn fetch_equals_pymavlink(loss: f64, ftp: bool) {
+    use airlock::params::files;
+    let Some(bundle) = bundle() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sitl = Sitl::start(&bundle, loss);
+    let file = sitl.dir.path().join("vehicle.params");
+    let started = Instant::now();
+    let mut args = vec!["fetch", "-o", file.to_str().unwrap()];
+    if !ftp {
+        args.push("--no-ftp");
+    }
+    let out = airlock_params(&sitl, &args);
+    let seconds = started.elapsed().as_secs_f64();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    println!("loss {loss}, ftp {ftp}: {seconds:.1} s (process)\n{stdout}");
+    let (ours, _) = files::read(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let Some(theirs) = pymavlink_params(&sitl, &[]) else {
+        return;
+    };
+    // SITL's statistics count up while it runs: those are compared by name only.
+    let moving = |name: &str| name.starts_with("STAT_");
+    assert_eq!(ours.len(), theirs.len(), "count");
+    for (name, (value, kind)) in &theirs {
+        let mine = ours.get(name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(mine.kind.map(|k| k.number()), Some(*kind), "{name}");
+        if !moving(name) {
+            assert_eq!(mine.value as f32, *value, "{name}");
+        }
+    }
+    println!("{} parameters, the same as pymavlink's", ours.len());
+}
+
+#[test]
+fn params_fetch_by_ftp_equals_pymavlink_over_a_clean_radio() {
+    fetch_equals_pymavlink(0.0, true);
+}
+
+#[test]
+fn params_fetch_by_ftp_equals_pymavlink_over_a_radio_losing_2_percent() {
+    fetch_equals_pymavlink(0.02, true);
+}
+
+#[test]
+fn params_fetch_by_the_list_alone_equals_pymavlink_over_a_radio_losing_2_percent() {
+    fetch_equals_pymavlink(0.02, false);
+}
+
+#[test]
+fn params_set_integer_float_and_bitmask_read_back_by_pymavlink_and_load_dry_run_shows_the_changes()
+{
+    use airlock::params::files::{self, ParamFormat};
+    let Some(bundle) = bundle() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sitl = Sitl::start(&bundle, 0.0);
+    let out = airlock_params(
+        &sitl,
+        &[
+            "set",
+            "RTL_ALT",
+            "2500",
+            "WPNAV_SPEED",
+            "750.5",
+            "LOG_BITMASK",
+            "196606",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("RTL_ALT = 2500: confirmed"), "{stdout}");
+    if let Some(theirs) = pymavlink_params(&sitl, &["RTL_ALT", "WPNAV_SPEED", "LOG_BITMASK"]) {
+        assert_eq!(theirs["RTL_ALT"].0, 2500.0);
+        assert_eq!(theirs["WPNAV_SPEED"].0, 750.5);
+        assert_eq!(theirs["LOG_BITMASK"].0, 196606.0);
+    }
+    // A whole fetched file with two values edited: the dry run shows exactly those two.
+    let file = sitl.dir.path().join("vehicle.param");
+    let out = airlock_params(&sitl, &["fetch", "-o", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (mut set, _) = files::read(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    set.params.get_mut("RTL_ALT").unwrap().value = 1800.0;
+    set.params.get_mut("ANGLE_MAX").unwrap().value = 3500.0;
+    set.params.retain(|name, _| !name.starts_with("STAT_"));
+    let edited = sitl.dir.path().join("edited.param");
+    std::fs::write(
+        &edited,
+        files::write(&set, ParamFormat::MissionPlanner, (1, 1)).unwrap(),
+    )
+    .unwrap();
+    let out = airlock_params(&sitl, &["load", "--dry-run", edited.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.contains(" -> ")).collect();
+    assert_eq!(
+        rows,
+        ["ANGLE_MAX: 3000 -> 3500", "RTL_ALT: 2500 -> 1800"],
+        "{stdout}"
+    );
+    println!("{stdout}");
+    if let Some(theirs) = pymavlink_params(&sitl, &["RTL_ALT"]) {
+        assert_eq!(theirs["RTL_ALT"].0, 2500.0, "a dry run writes nothing");
+    }
+}

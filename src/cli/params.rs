@@ -28,6 +28,9 @@ pub enum ParamsAction {
         /// Output file (must not exist).
         #[arg(short = 'o', long)]
         output: PathBuf,
+        /// Only the classic PARAM_REQUEST_LIST, not MAVLink FTP.
+        #[arg(long)]
+        no_ftp: bool,
     },
     /// Read parameters by name.
     Get {
@@ -104,9 +107,9 @@ fn keep(runner: &Runner<'_>, set: &ParamSet, complete: bool) -> anyhow::Result<(
 }
 
 /// Fetches every parameter; fails (after keeping what came) unless all came.
-fn fetch(runner: &mut Runner<'_>) -> anyhow::Result<ParamSet> {
+fn fetch(runner: &mut Runner<'_>, ftp: bool) -> anyhow::Result<ParamSet> {
     let started = Instant::now();
-    let (outcome, events) = runner.request_collecting(Action::FetchParams)?;
+    let (outcome, events) = runner.request_collecting(Action::FetchParams { ftp })?;
     let Some((params, total, via)) = events.into_iter().find_map(|event| match event {
         ServiceEvent::Params {
             params, total, via, ..
@@ -172,12 +175,16 @@ fn show(value: Option<f64>) -> String {
 
 pub fn run(cli: &Cli, action: &ParamsAction) -> anyhow::Result<()> {
     match action {
-        ParamsAction::Fetch { link, output } => {
+        ParamsAction::Fetch {
+            link,
+            output,
+            no_ftp,
+        } => {
             let format = ParamFormat::of_path(output)
                 .with_context(|| format!("{}: use .param, .params or .parm", output.display()))?;
             let mut fetched = ParamSet::default();
             with_vehicle(cli, link, |runner| {
-                fetched = fetch(runner)?;
+                fetched = fetch(runner, !*no_ftp)?;
                 Ok(())
             })?;
             let text = files::write(&fetched, format, (1, 1))?;
@@ -226,7 +233,7 @@ pub fn run(cli: &Cli, action: &ParamsAction) -> anyhow::Result<()> {
             // A file that does not read is refused before anything is sent.
             let wanted = read_set(file)?;
             with_vehicle(cli, link, |runner| {
-                let vehicle = fetch(runner)?;
+                let vehicle = fetch(runner, true)?;
                 let (changed, unknown) = changes(&vehicle, &wanted);
                 for name in &unknown {
                     runner.say(&format!("{name}: not on this vehicle, left out"));

@@ -310,7 +310,7 @@ mod tests {
             (false, 0.05, 4),
         ] {
             let mut rig = Rig::new(loss, ftp, seed);
-            let (outcome, events) = rig.run(Action::FetchParams);
+            let (outcome, events) = rig.run(Action::FetchParams { ftp: true });
             assert_eq!(outcome, Outcome::Accepted, "ftp {ftp}, loss {loss}");
             let (params, via) = fetched(&events);
             assert_eq!(via, if ftp { "ftp" } else { "list" });
@@ -347,13 +347,13 @@ mod tests {
             values: vec![
                 ("RTL_ALT".into(), 2500.0),
                 ("WPNAV_SPEED".into(), 750.5),
-                ("LOG_BITMASK".into(), 180222.0),
+                ("LOG_BITMASK".into(), 196606.0),
             ],
         });
         assert_eq!(outcome, Outcome::Accepted, "{events:?}");
         assert_eq!(rig.vehicle.get("RTL_ALT").unwrap().value, 2500.0);
         assert_eq!(rig.vehicle.get("WPNAV_SPEED").unwrap().value, 750.5);
-        assert_eq!(rig.vehicle.get("LOG_BITMASK").unwrap().value, 180222.0);
+        assert_eq!(rig.vehicle.get("LOG_BITMASK").unwrap().value, 196606.0);
         let (outcome, _) = rig.run(Action::SetParams {
             values: vec![("FRAME_CLASS".into(), 300.0), ("NO_SUCH_PARAM".into(), 1.0)],
         });

@@ -103,7 +103,10 @@ pub enum Action {
     },
     /// Read every parameter (MAVLink FTP's packed file, else PARAM_REQUEST_LIST): a
     /// [`ServiceEvent::Params`].
-    FetchParams,
+    FetchParams {
+        /// Try MAVLink FTP first (false: the classic list only).
+        ftp: bool,
+    },
     /// Read these parameters by name: a [`ServiceEvent::ParamValue`] each.
     GetParams {
         names: Vec<String>,
@@ -170,7 +173,7 @@ impl Action {
             }
             Self::DownloadMission { kind } => format!("download the {}", kind.name()),
             Self::ClearMission { kind } => format!("clear the {}", kind.name()),
-            Self::FetchParams => "fetch the parameters".into(),
+            Self::FetchParams { .. } => "fetch the parameters".into(),
             Self::GetParams { names } => format!("read {}", names.join(", ")),
             Self::SetParams { values } => {
                 let words: Vec<String> = values
@@ -274,6 +277,7 @@ pub enum ServiceEvent {
     /// One parameter read or set, confirmed by the vehicle; or why not.
     ParamValue {
         id: RequestId,
+        name: String,
         result: Result<crate::params::Param, String>,
     },
     /// The one outcome of a request.

@@ -220,7 +220,7 @@ impl ParamJobs {
     pub(super) fn handles(action: &Action) -> bool {
         matches!(
             action,
-            Action::FetchParams | Action::GetParams { .. } | Action::SetParams { .. }
+            Action::FetchParams { .. } | Action::GetParams { .. } | Action::SetParams { .. }
         )
     }
 
@@ -235,7 +235,7 @@ impl ParamJobs {
     ) -> Result<Vec<Outbound>, String> {
         let encoding = Encoding::of(autopilot);
         let (work, first) = match action {
-            Action::FetchParams => {
+            Action::FetchParams { ftp: use_ftp } => {
                 if self
                     .jobs
                     .iter()
@@ -243,13 +243,18 @@ impl ParamJobs {
                 {
                     return Err("a fetch of this vehicle's parameters is still running".to_owned());
                 }
-                let (ftp, first) = FtpTransfer::read(now_us, target, PARAM_FILE);
+                let (ftp, first) = if *use_ftp {
+                    let (ftp, first) = FtpTransfer::read(now_us, target, PARAM_FILE);
+                    (Some(ftp), first)
+                } else {
+                    (None, vec![request_list(target)])
+                };
                 (
                     Work::Fetch {
-                        ftp: Some(ftp),
+                        ftp,
                         ftp_answered: false,
                         started_us: now_us,
-                        ftp_failed: None,
+                        ftp_failed: (!*use_ftp).then(|| "not used".to_owned()),
                         count: None,
                         got: BTreeMap::new(),
                         quiet_since_us: now_us,
@@ -490,6 +495,7 @@ fn job_message(job: &mut Job, now_us: u64, header: &FrameHeader, message: &MavMe
                     got.push(param.clone());
                     report.events.push(ServiceEvent::ParamValue {
                         id,
+                        name: param.name.clone(),
                         result: Ok(param),
                     });
                 }
@@ -535,6 +541,7 @@ fn job_message(job: &mut Job, now_us: u64, header: &FrameHeader, message: &MavMe
                         );
                         report.events.push(ServiceEvent::ParamValue {
                             id,
+                            name: step.name.clone(),
                             result: Err(words.clone()),
                         });
                         failed.push(words);
@@ -553,6 +560,7 @@ fn job_message(job: &mut Job, now_us: u64, header: &FrameHeader, message: &MavMe
                     if params::same_value(param.value, step.value) {
                         report.events.push(ServiceEvent::ParamValue {
                             id,
+                            name: param.name.clone(),
                             result: Ok(param),
                         });
                     } else {
@@ -562,6 +570,7 @@ fn job_message(job: &mut Job, now_us: u64, header: &FrameHeader, message: &MavMe
                         );
                         report.events.push(ServiceEvent::ParamValue {
                             id,
+                            name: step.name.clone(),
                             result: Err(words.clone()),
                         });
                         failed.push(words);
@@ -607,6 +616,7 @@ fn next_set(
             let words = format!("{name}: {value} does not fit its type {}", kind.name());
             report.events.push(ServiceEvent::ParamValue {
                 id,
+                name: name.clone(),
                 result: Err(words.clone()),
             });
             failed.push(words);
@@ -756,6 +766,7 @@ fn job_tick(job: &mut Job, now_us: u64) -> Report {
                 let words = format!("{}: no answer after {} tries", step.name, step.tries);
                 report.events.push(ServiceEvent::ParamValue {
                     id,
+                    name: step.name.clone(),
                     result: Err(words.clone()),
                 });
                 failed.push(words);

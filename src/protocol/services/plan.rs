@@ -301,7 +301,7 @@ pub fn plan(action: &Action, vehicle: &SeenVehicle) -> Result<Vec<Step>, String>
         Action::UploadMission { .. }
         | Action::DownloadMission { .. }
         | Action::ClearMission { .. }
-        | Action::FetchParams
+        | Action::FetchParams { .. }
         | Action::GetParams { .. }
         | Action::SetParams { .. } => return Err("a transfer is not a command".to_owned()),
         Action::Reboot => {
