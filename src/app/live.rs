@@ -173,6 +173,7 @@ impl AirlockApp {
             SessionEvent::Service(event) => {
                 self.view.requests.apply(&event);
                 self.plan_service_event(&event);
+                self.params_service_event(&event);
             }
             SessionEvent::Closed(_) => {
                 self.view.session_running = false;

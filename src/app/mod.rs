@@ -6,6 +6,7 @@
 
 mod demo;
 mod live;
+mod params;
 mod plan;
 mod review;
 
@@ -273,6 +274,7 @@ impl AirlockApp {
                 self.request(action);
             }
             UiAction::Plan(action) => self.plan_action(action),
+            UiAction::Params(action) => self.params_action(action),
             UiAction::FollowVehicle(target) => self.follow_vehicle(target),
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {

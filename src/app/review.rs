@@ -48,6 +48,14 @@ pub(super) enum Background {
     PlanSaved(PathBuf),
     /// Words about a mission file for the plan view.
     PlanStatus(String),
+    /// The operator chose a parameter file to load or to save to.
+    ParamsPicked {
+        path: PathBuf,
+        save: bool,
+    },
+    ParamsLoaded(PathBuf, Box<crate::params::ParamSet>),
+    /// Words about a parameter file for the parameters view.
+    ParamsStatus(String),
 }
 
 /// What a file dialog was for.
@@ -225,6 +233,9 @@ impl AirlockApp {
                 | Background::PlanOpened(..)
                 | Background::PlanSaved(_)
                 | Background::PlanStatus(_)) => self.plan_background(report),
+                report @ (Background::ParamsPicked { .. }
+                | Background::ParamsLoaded(..)
+                | Background::ParamsStatus(_)) => self.params_background(report),
                 Background::Library(entries) => {
                     let mut facts: std::collections::HashMap<PathBuf, FlightFacts> = self
                         .view

@@ -12,11 +12,8 @@ use clap::Subcommand;
 use super::steps::Runner;
 use super::{with_vehicle, Cli, LinkArgs};
 use crate::params::files::{self, ParamFormat};
-use crate::params::{self, format_value, ParamSet};
+use crate::params::{self, format_value, ParamSet, KEPT_PREFIX};
 use crate::protocol::services::{Action, ServiceEvent};
-
-/// The name of a fetch kept in a flight folder starts so.
-pub const KEPT_PREFIX: &str = "params-";
 
 /// What `airlock params` does.
 #[derive(Debug, Subcommand)]
@@ -94,13 +91,7 @@ fn keep(runner: &Runner<'_>, set: &ParamSet, complete: bool) -> anyhow::Result<(
     let Some(dir) = &runner.flight_dir else {
         return Ok(());
     };
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(':', "-");
-    let name = format!(
-        "{KEPT_PREFIX}{stamp}{}.params",
-        if complete { "" } else { "-incomplete" }
-    );
+    let name = params::kept_name(std::time::SystemTime::now(), complete);
     let text = files::write(set, ParamFormat::QGroundControl, (1, 1))?;
     crate::capture::write_private_atomic(&dir.join(name), text.as_bytes())
         .context("cannot keep the parameters in the flight folder")

@@ -212,6 +212,21 @@ pub fn format_value(value: f64, kind: Option<ParamType>) -> String {
     }
 }
 
+/// Fetches kept in a flight folder are named `params-<UTC time>.params`.
+pub const KEPT_PREFIX: &str = "params-";
+
+/// The file name a fetch made at `time` is kept under in its flight folder (QGroundControl's
+/// format, with the types); an incomplete one says so.
+pub fn kept_name(time: std::time::SystemTime, complete: bool) -> String {
+    let stamp = humantime::format_rfc3339_seconds(time)
+        .to_string()
+        .replace(':', "-");
+    format!(
+        "{KEPT_PREFIX}{stamp}{}.params",
+        if complete { "" } else { "-incomplete" }
+    )
+}
+
 /// A parameter name as the vehicle sends it: at most 16 bytes, trailing NULs dropped.
 pub fn name_from_bytes(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());

@@ -12,6 +12,7 @@ pub mod library;
 pub mod link;
 pub mod map;
 pub mod messages;
+pub mod params;
 pub mod plan;
 pub mod plots;
 pub mod privacy;
@@ -68,6 +69,8 @@ pub enum UiAction {
     FollowVehicle(crate::protocol::services::Target),
     /// A file or vehicle operation of the plan view.
     Plan(plan::PlanAction),
+    /// A file or vehicle operation of the parameters view.
+    Params(params::ParamsAction),
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -107,6 +110,12 @@ pub struct LiveView {
     /// The vehicle's mission, fence and rally points as last read from it or uploaded to it
     /// and verified (in a review: as the log says they were at the replayed time).
     pub vehicle_plan: crate::mission::Plan,
+    /// The vehicle's parameters as last fetched (values updated by confirmed writes).
+    pub vehicle_params: crate::params::ParamSet,
+    /// The last fetch in words ("1354 of 1354 by ftp").
+    pub params_fetch: Option<String>,
+    /// The last write of each parameter: the value the vehicle confirmed, or why not.
+    pub param_results: std::collections::BTreeMap<String, Result<f64, String>>,
 }
 
 impl Default for LiveView {
@@ -131,6 +140,9 @@ impl Default for LiveView {
             requests: Default::default(),
             autopilots: Vec::new(),
             vehicle_plan: Default::default(),
+            vehicle_params: Default::default(),
+            params_fetch: None,
+            param_results: Default::default(),
         }
     }
 }
@@ -141,6 +153,7 @@ pub enum SideTab {
     #[default]
     Inspector,
     Plan,
+    Params,
     Link,
     Privacy,
 }
@@ -289,6 +302,7 @@ pub struct UiState {
     pub commands: commands::CommandBarState,
     /// The plan being edited.
     pub plan: plan::PlanState,
+    pub params: params::ParamsState,
 }
 
 /// What the app lends the screen for a frame besides the view: ports and map tiles.
@@ -376,6 +390,7 @@ pub fn live_screen(
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut settings.side_tab, SideTab::Inspector, "Inspector");
                 ui.selectable_value(&mut settings.side_tab, SideTab::Plan, "Plan");
+                ui.selectable_value(&mut settings.side_tab, SideTab::Params, "Params");
                 ui.selectable_value(&mut settings.side_tab, SideTab::Link, "Link");
                 if ui
                     .selectable_value(&mut settings.side_tab, SideTab::Privacy, "Privacy")
@@ -392,6 +407,7 @@ pub fn live_screen(
                         .id_salt("plan-panel")
                         .show(ui, |ui| plan::panel(ui, view, &mut state.plan, actions));
                 }
+                SideTab::Params => params::panel(ui, view, &mut state.params, actions),
                 SideTab::Link => link::panel(ui, view),
                 SideTab::Privacy => privacy::panel(ui, view, actions),
             }
