@@ -141,6 +141,10 @@ impl AirlockApp {
         }
         let tiles_path = app.settings.tiles_path.clone();
         app.load_tiles(&tiles_path);
+        let docs = app.settings.param_docs_path.trim().to_owned();
+        if !docs.is_empty() {
+            app.load_param_docs(docs.into());
+        }
         if let Some((port, baud)) = options.connect_to {
             app.settings.port = port.clone();
             app.settings.baud = baud;

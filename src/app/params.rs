@@ -27,7 +27,21 @@ impl AirlockApp {
             ParamsAction::PickSave => self.pick_params(true),
             ParamsAction::Load(path) => self.load_params(path),
             ParamsAction::Save(path) => self.save_params(path),
+            ParamsAction::LoadDocs(path) => self.load_param_docs(path),
         }
+    }
+
+    /// Reads parameter documentation from a local file on a helper thread.
+    pub(super) fn load_param_docs(&self, path: PathBuf) {
+        self.in_background(move |sender| {
+            let report = std::fs::read_to_string(&path)
+                .map_err(|error| error.to_string())
+                .and_then(|text| crate::params::meta::ParamDocs::parse(&text))
+                .map_err(|error| format!("{}: {error}", path.display()));
+            sender
+                .send(Background::ParamDocs(report.map(Box::new)))
+                .ok();
+        });
     }
 
     /// Follows the services' events: a fetch's set (kept in the flight folder), each write.
@@ -192,6 +206,13 @@ impl AirlockApp {
                 state.diff = Some(diff);
             }
             Background::ParamsStatus(words) => state.status = Some(words),
+            Background::ParamDocs(Ok(docs)) => {
+                state.status = Some(format!("documentation of {} parameters", docs.len()));
+                state.docs = Some(std::sync::Arc::new(*docs));
+            }
+            Background::ParamDocs(Err(why)) => {
+                state.status = Some(format!("no documentation read: {why}"));
+            }
             _ => {}
         }
     }

@@ -56,6 +56,8 @@ pub(super) enum Background {
     ParamsLoaded(PathBuf, Box<crate::params::ParamSet>),
     /// Words about a parameter file for the parameters view.
     ParamsStatus(String),
+    /// Parameter documentation read from a local metadata file.
+    ParamDocs(Result<Box<crate::params::meta::ParamDocs>, String>),
 }
 
 /// What a file dialog was for.
@@ -235,7 +237,8 @@ impl AirlockApp {
                 | Background::PlanStatus(_)) => self.plan_background(report),
                 report @ (Background::ParamsPicked { .. }
                 | Background::ParamsLoaded(..)
-                | Background::ParamsStatus(_)) => self.params_background(report),
+                | Background::ParamsStatus(_)
+                | Background::ParamDocs(_)) => self.params_background(report),
                 Background::Library(entries) => {
                     let mut facts: std::collections::HashMap<PathBuf, FlightFacts> = self
                         .view

@@ -6,6 +6,7 @@
 //! Pure data and text: files, ports and the vehicle are the caller's.
 
 pub mod files;
+pub mod meta;
 pub mod pck;
 
 use std::collections::BTreeMap;

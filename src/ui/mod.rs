@@ -259,6 +259,8 @@ pub struct UiSettings {
     /// Online tiles' URL template (used only with privacy off, when switched on).
     pub online_tiles_url: String,
     pub units: Units,
+    /// A local `apm.pdef.xml` with the parameters' documentation.
+    pub param_docs_path: String,
 }
 
 impl Default for UiSettings {
@@ -274,6 +276,7 @@ impl Default for UiSettings {
             tiles_path: String::new(),
             online_tiles_url: crate::tiles::OSM_URL.to_owned(),
             units: Units::Metric,
+            param_docs_path: String::new(),
         }
     }
 }
@@ -407,7 +410,7 @@ pub fn live_screen(
                         .id_salt("plan-panel")
                         .show(ui, |ui| plan::panel(ui, view, &mut state.plan, actions));
                 }
-                SideTab::Params => params::panel(ui, view, &mut state.params, actions),
+                SideTab::Params => params::panel(ui, view, &mut state.params, settings, actions),
                 SideTab::Link => link::panel(ui, view),
                 SideTab::Privacy => privacy::panel(ui, view, actions),
             }

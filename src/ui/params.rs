@@ -25,6 +25,8 @@ pub enum ParamsAction {
     /// Choose where to save the fetched set (the extension says the format).
     PickSave,
     Save(std::path::PathBuf),
+    /// Read parameter documentation from a local `apm.pdef.xml`.
+    LoadDocs(std::path::PathBuf),
 }
 
 /// A file compared with the vehicle: each differing row and whether it is to be written.
@@ -73,6 +75,8 @@ pub struct ParamsState {
     /// A path typed in (for when no file dialog is available).
     pub path: String,
     pub status: Option<String>,
+    /// Documentation read from a local metadata file.
+    pub docs: Option<std::sync::Arc<crate::params::meta::ParamDocs>>,
 }
 
 /// The prefix a name is grouped under.
@@ -104,6 +108,7 @@ pub fn panel(
     ui: &mut egui::Ui,
     view: &LiveView,
     state: &mut ParamsState,
+    settings: &mut super::UiSettings,
     actions: &mut Vec<UiAction>,
 ) {
     let push = |actions: &mut Vec<UiAction>, action| actions.push(UiAction::Params(action));
@@ -148,6 +153,25 @@ pub fn panel(
             .clicked()
         {
             push(actions, ParamsAction::Save(path.into()));
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Docs");
+        ui.add(
+            egui::TextEdit::singleline(&mut settings.param_docs_path)
+                .hint_text("a local apm.pdef.xml (never fetched)")
+                .desired_width(200.0),
+        )
+        .labelled_by(label.id);
+        let path = settings.param_docs_path.trim();
+        if ui
+            .add_enabled(!path.is_empty(), egui::Button::new("Load docs"))
+            .clicked()
+        {
+            push(actions, ParamsAction::LoadDocs(path.into()));
+        }
+        if let Some(docs) = &state.docs {
+            ui.label(RichText::new(format!("{} documented", docs.len())).color(theme::MUTED));
         }
     });
     if let Some(fetch) = &view.params_fetch {
@@ -248,6 +272,46 @@ fn pending_bar(
     let _ = view;
 }
 
+/// What the documentation says of a parameter; a named value clicked becomes the new value.
+fn documentation(ui: &mut egui::Ui, doc: &crate::params::meta::ParamDoc, edit: &mut String) {
+    if !doc.description.is_empty() {
+        ui.label(RichText::new(&doc.description).color(theme::MUTED));
+    }
+    let mut facts = Vec::new();
+    if let Some((low, high)) = doc.range {
+        facts.push(format!("range {low} to {high}"));
+    }
+    if let Some(units) = &doc.units {
+        facts.push(format!("units {units}"));
+    }
+    if let Some(step) = doc.increment {
+        facts.push(format!("increment {step}"));
+    }
+    if doc.reboot_required {
+        facts.push("takes effect after a reboot".to_owned());
+    }
+    if !facts.is_empty() {
+        ui.label(RichText::new(facts.join(", ")).color(theme::MUTED));
+    }
+    if !doc.values.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            for (code, name) in &doc.values {
+                if ui.small_button(format!("{code}: {name}")).clicked() {
+                    *edit = format_value(*code, None);
+                }
+            }
+        });
+    }
+    if !doc.bits.is_empty() {
+        let bits: Vec<String> = doc
+            .bits
+            .iter()
+            .map(|(bit, name)| format!("{bit}: {name}"))
+            .collect();
+        ui.label(RichText::new(format!("bits: {}", bits.join(", "))).color(theme::MUTED));
+    }
+}
+
 /// The selected parameter: its facts and the value to stage.
 fn editor(ui: &mut egui::Ui, view: &LiveView, state: &mut ParamsState) {
     let Some(param) = state
@@ -257,9 +321,14 @@ fn editor(ui: &mut egui::Ui, view: &LiveView, state: &mut ParamsState) {
     else {
         return;
     };
+    let docs = state.docs.clone();
+    let doc = docs.as_deref().and_then(|d| d.get(&param.name));
     ui.group(|ui| {
         ui.horizontal_wrapped(|ui| {
             ui.strong(&param.name);
+            if let Some(doc) = doc {
+                ui.label(&doc.human_name);
+            }
             ui.label(format!(
                 "{} {}",
                 format_value(param.value, param.kind),
@@ -293,9 +362,17 @@ fn editor(ui: &mut egui::Ui, view: &LiveView, state: &mut ParamsState) {
                 Err(why) if !state.edit.trim().is_empty() => {
                     ui.label(RichText::new(why).color(theme::BAD));
                 }
+                Ok(value) => {
+                    if let Some(words) = doc.and_then(|d| d.outside_range(value)) {
+                        ui.label(RichText::new(words).color(theme::WARN));
+                    }
+                }
                 _ => {}
             }
         });
+        if let Some(doc) = doc {
+            documentation(ui, doc, &mut state.edit);
+        }
         if let Some(result) = view.param_results.get(&param.name) {
             match result {
                 Ok(value) => ui.label(
@@ -357,7 +434,19 @@ fn table(ui: &mut egui::Ui, view: &LiveView, state: &mut ParamsState, shown: &[&
                             format_value(param.value, param.kind),
                             format_value(*new, param.kind)
                         ),
-                        None => format_value(param.value, param.kind),
+                        None => {
+                            let named = state
+                                .docs
+                                .as_deref()
+                                .and_then(|d| d.get(&param.name))
+                                .and_then(|d| d.value_name(param.value));
+                            match named {
+                                Some(name) => {
+                                    format!("{} ({name})", format_value(param.value, param.kind))
+                                }
+                                None => format_value(param.value, param.kind),
+                            }
+                        }
                     };
                     ui.label(RichText::new(text).monospace().color(colour));
                 });
