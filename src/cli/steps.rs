@@ -206,6 +206,8 @@ impl<'a> Runner<'a> {
                     | ServiceEvent::Params { .. }
                     | ServiceEvent::ParamValue { .. }),
                 ) => self.collected.push(event),
+                // What a request is doing, for the operator (e.g. why a fetch uses the list).
+                SessionEvent::Service(ServiceEvent::Step { step, .. }) => eprintln!("  {step}"),
                 SessionEvent::Closed(_) => bail!("the session closed"),
                 _ => {}
             }

@@ -1,7 +1,10 @@
 //! The simulated vehicle's MAVLink FTP server, with ArduPilot's rules: one session at a time
 //! (a second open gets "no sessions available" until a reset or a close), answers numbered
-//! one past the request, bursts paced to what the radio carries and ended with an EOF NAK,
-//! read-only files from a provider (`@PARAM/param.pck`).
+//! one past the request (but a burst that starts at the end: as the request), bursts paced to
+//! what the radio carries, their last packet short and marked complete, then an EOF NAK,
+//! read-only files from a provider (`@PARAM/param.pck`). Like ArduPilot, the size an open
+//! gives for a file made up as it is read (`@PARAM/…`) is an upper bound: the read ends at an
+//! EOF before it.
 
 use std::collections::VecDeque;
 
@@ -99,7 +102,11 @@ impl FtpServer {
                 };
                 let session = self.next_session;
                 self.next_session = self.next_session.wrapping_add(1);
-                let size = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+                let mut size = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+                if path.starts_with("@PARAM/") {
+                    // ArduPilot: 16 248 said, 15 035 sent for its 1 354 parameters.
+                    size = size.saturating_add(size / 12);
+                }
                 self.open = Some(Open { session, bytes });
                 Packet {
                     session,
@@ -117,7 +124,11 @@ impl FtpServer {
                     request.data.len().min(MAX_DATA)
                 };
                 if request.offset as usize >= open.bytes.len() {
-                    return vec![nak(request, EOF)];
+                    let mut eof = nak(request, EOF);
+                    if op == Op::BurstReadFile {
+                        eof.seq = request.seq;
+                    }
+                    return vec![eof];
                 }
                 if op == Op::BurstReadFile {
                     self.burst = Some(Burst {
@@ -166,6 +177,7 @@ impl FtpServer {
             let end = (start + burst.size).min(open.bytes.len());
             out.push(Packet {
                 data: open.bytes[start..end].to_vec(),
+                burst_complete: end - start < burst.size,
                 ..reply(&request_like, Op::Ack)
             });
             burst.offset = end as u32;
@@ -209,6 +221,7 @@ mod tests {
 
     /// Runs a read through a link that loses, duplicates and reorders, on a fake clock.
     fn read_through(
+        path: &'static str,
         file: Vec<u8>,
         loss: f64,
         duplicate: f64,
@@ -218,19 +231,19 @@ mod tests {
     ) -> (FtpEnd, usize) {
         let mut rng = fastrand::Rng::with_seed(seed);
         let mut server = FtpServer::default();
-        let provider = move |path: &str| (path == "@PARAM/param.pck").then(|| file.clone());
+        let provider = move |asked: &str| (asked == path).then(|| file.clone());
         if session_left_open {
             // A ground station that went away mid-transfer.
             let open = Packet {
                 seq: 1,
                 opcode: Op::OpenFileRO as u8,
-                data: b"@PARAM/param.pck".to_vec(),
+                data: path.as_bytes().to_vec(),
                 ..Packet::default()
             };
             server.request(0.0, &open, &provider);
         }
         let mut now_us = 0u64;
-        let (mut client, first) = FtpTransfer::read(now_us, VEHICLE, "@PARAM/param.pck");
+        let (mut client, first) = FtpTransfer::read(now_us, VEHICLE, path);
         let mut to_vehicle: Vec<MavMessage> = first;
         let mut to_gcs: Vec<MavMessage> = Vec::new();
         let mut sent = 0;
@@ -281,12 +294,27 @@ mod tests {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
     }
 
+    const PARAMS: &str = "@PARAM/param.pck";
+
     #[test]
     fn a_clean_read_is_one_burst() {
         let data = file(15_000);
-        let (end, sent) = read_through(data.clone(), 0.0, 0.0, 0.0, 1, false);
+        let (end, sent) = read_through("/APM/LOGS/1.BIN", data.clone(), 0.0, 0.0, 0.0, 1, false);
         assert!(end == FtpEnd::File(data), "the whole file");
         assert_eq!(sent, 3, "open, one burst, close");
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_size_at_open_ends_at_its_eof() {
+        let data = file(15_035);
+        let (end, sent) = read_through(PARAMS, data.clone(), 0.0, 0.0, 0.0, 1, false);
+        let got = match &end {
+            FtpEnd::File(bytes) => bytes.len(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(got, data.len());
+        assert!(end == FtpEnd::File(data), "the whole file, no more");
+        assert_eq!(sent, 3, "open, one burst that ends short, close");
     }
 
     #[test]
@@ -295,7 +323,8 @@ mod tests {
             for (loss, duplicate, reorder) in [(0.05, 0.0, 0.0), (0.2, 0.1, 0.3), (0.02, 0.05, 0.5)]
             {
                 let data = file(3_000 + seed as usize * 517);
-                let (end, _) = read_through(data.clone(), loss, duplicate, reorder, seed, false);
+                let (end, _) =
+                    read_through(PARAMS, data.clone(), loss, duplicate, reorder, seed, false);
                 let whole = end == FtpEnd::File(data);
                 let shown = match &end {
                     FtpEnd::File(bytes) => format!("{} bytes", bytes.len()),
@@ -312,9 +341,9 @@ mod tests {
     #[test]
     fn a_session_left_open_is_reset_and_an_empty_file_reads_empty() {
         let data = file(1000);
-        let (end, _) = read_through(data.clone(), 0.0, 0.0, 0.0, 3, true);
+        let (end, _) = read_through(PARAMS, data.clone(), 0.0, 0.0, 0.0, 3, true);
         assert!(end == FtpEnd::File(data), "the whole file after a reset");
-        let (end, _) = read_through(Vec::new(), 0.0, 0.0, 0.0, 3, false);
+        let (end, _) = read_through(PARAMS, Vec::new(), 0.0, 0.0, 0.0, 3, false);
         assert_eq!(end, FtpEnd::File(Vec::new()));
     }
 
@@ -350,5 +379,41 @@ mod tests {
             assert!(now < 60_000_000);
         }
         assert_eq!(resent, 8, "the same request again, eight times");
+    }
+
+    #[test]
+    fn a_vehicle_that_answers_but_never_sends_the_rest_ends_the_read() {
+        // Every read is answered by an EOF that is not the read's own answer, so nothing says
+        // where the file ends and nothing new comes: the read must give up, not loop.
+        let mut server = FtpServer::default();
+        let provider = |_: &str| Some(file(1000));
+        let (mut client, first) = FtpTransfer::read(0, VEHICLE, "/APM/LOGS/1.BIN");
+        let open = server.request(0.0, &packet_of(&first[0]), &provider);
+        let mut poll = client.on_message(1, &header(), &open[0].message(VEHICLE));
+        let mut reads = 0;
+        let end = loop {
+            if let Some(end) = poll.ended.take() {
+                break end;
+            }
+            let request = packet_of(&poll.send[0]);
+            reads += 1;
+            assert!(reads < 100, "still reading after {reads} requests");
+            let stray = Packet {
+                seq: request.seq.wrapping_add(7),
+                session: request.session,
+                opcode: Op::Nak as u8,
+                req_opcode: request.opcode,
+                data: vec![EOF],
+                ..Packet::default()
+            };
+            poll = client.on_message(2, &header(), &stray.message(VEHICLE));
+            if poll.send.is_empty() && poll.ended.is_none() {
+                poll = client.tick(10_000_000);
+            }
+        };
+        assert!(
+            matches!(&end, FtpEnd::Refused { op, reason } if op == "read" && reason.starts_with("no new byte after 20 reads")),
+            "{end:?}"
+        );
     }
 }

@@ -195,6 +195,9 @@ mod tests {
         rng: fastrand::Rng,
         loss: f64,
         now_us: u64,
+        /// Opens still to serve a torn file: its second half laid out as if parameters had
+        /// changed mid-read, as ArduPilot's can be seconds after boot.
+        torn_opens: std::cell::Cell<u32>,
     }
 
     impl Rig {
@@ -214,6 +217,7 @@ mod tests {
                 rng: fastrand::Rng::with_seed(seed),
                 loss,
                 now_us: 0,
+                torn_opens: std::cell::Cell::new(0),
             }
         }
 
@@ -242,9 +246,19 @@ mod tests {
                     {
                         let packet = Packet::decode(&ftp.payload).unwrap();
                         let params = &self.vehicle;
+                        let torn = &self.torn_opens;
                         let file = |path: &str| {
-                            (path == crate::protocol::services::params::PARAM_FILE)
-                                .then(|| params.packed(true))
+                            (path == crate::protocol::services::params::PARAM_FILE).then(|| {
+                                let mut bytes = params.packed(true);
+                                if torn.get() > 0 {
+                                    torn.set(torn.get() - 1);
+                                    let other = params.packed(false);
+                                    let half = bytes.len() / 2;
+                                    bytes.truncate(half);
+                                    bytes.extend_from_slice(&other[half..]);
+                                }
+                                bytes
+                            })
                         };
                         to_gcs.extend(server.request(now_s, &packet, &file).iter().map(|p| {
                             p.message(crate::protocol::services::Target {
@@ -337,6 +351,30 @@ mod tests {
                 "ftp {ftp}, loss {loss}: {:.1} s of fake time",
                 rig.now_us as f64 / 1e6
             );
+        }
+    }
+
+    #[test]
+    fn a_torn_file_is_read_again_and_two_give_way_to_the_list() {
+        for (torn, via) in [(1, "ftp"), (2, "ftp"), (3, "list")] {
+            let mut rig = Rig::new(0.0, true, 5);
+            rig.torn_opens.set(torn);
+            let (outcome, events) = rig.run(Action::FetchParams { ftp: true });
+            assert_eq!(outcome, Outcome::Accepted, "{torn} torn");
+            let (params, got_via) = fetched(&events);
+            assert_eq!((params.len(), got_via.as_str()), (1354, via), "{torn} torn");
+            let steps: Vec<&str> = events
+                .iter()
+                .filter_map(|event| match event {
+                    ServiceEvent::Step { step, .. } => Some(step.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let again = steps
+                .iter()
+                .filter(|s| s.starts_with("fetch by FTP again (param.pck, byte"))
+                .count();
+            assert_eq!(again, torn.min(2) as usize, "{steps:?}");
         }
     }
 

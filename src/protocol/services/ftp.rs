@@ -24,6 +24,9 @@ pub const MAX_SILENT: u32 = 8;
 pub const MAX_DATA: usize = 239;
 /// Session resets a transfer may make.
 const MAX_RESETS: u32 = 3;
+/// Reads in a row that bring no new byte before a read gives up: a vehicle that answers but
+/// never sends the rest must end in an outcome, not a loop.
+const MAX_STALLED: u32 = 20;
 /// Largest file a read accepts (param.pck is tens of kB; onboard logs can be large).
 pub const MAX_FILE: u32 = 512 * 1024 * 1024;
 
@@ -207,6 +210,9 @@ pub struct FtpTransfer {
     silent: u32,
     /// Sessions reset so far (an open whose answer was lost leaves our own session open).
     resets: u32,
+    /// Bytes held when the last read was asked for, and reads since that brought none.
+    asked_with: u64,
+    stalled: u32,
 }
 
 impl FtpTransfer {
@@ -234,6 +240,8 @@ impl FtpTransfer {
             deadline_us: now_us,
             silent: 0,
             resets: 0,
+            asked_with: 0,
+            stalled: 0,
         };
         let first = match transfer.stage {
             Stage::Listing => transfer.list_request(now_us, 0),
@@ -329,6 +337,11 @@ impl FtpTransfer {
         self.have = merged;
     }
 
+    /// Whether any byte past `offset` was received.
+    fn holds_past(&self, offset: u32) -> bool {
+        self.have.last().is_some_and(|&(_, end)| end > offset)
+    }
+
     fn received(&self) -> u64 {
         self.have.iter().map(|(a, b)| u64::from(b - a)).sum()
     }
@@ -336,6 +349,16 @@ impl FtpTransfer {
     /// Asks for what is missing: a burst from the first gap when nothing after it came, else a
     /// single read of the hole; the end when nothing is missing.
     fn ask_for_missing(&mut self, now_us: u64, size: u32) -> FtpPoll {
+        let held = self.received();
+        if held == self.asked_with {
+            self.stalled += 1;
+        } else {
+            (self.asked_with, self.stalled) = (held, 0);
+        }
+        if self.stalled > MAX_STALLED && self.first_gap(size).is_some() {
+            let reason = format!("no new byte after {MAX_STALLED} reads ({held} of {size})");
+            return self.end(now_us, refused("read", &reason));
+        }
         match self.first_gap(size) {
             None => {
                 let mut bytes = std::mem::take(&mut self.data);
@@ -435,6 +458,20 @@ impl FtpTransfer {
                     return FtpPoll::default();
                 }
                 if ack {
+                    // The size at open is only an upper bound for files the vehicle makes up
+                    // as they are read (ArduPilot's `@PARAM/param.pck` said 16 248 bytes and
+                    // sent 15 035): a burst's last packet, short and marked complete, is the
+                    // end of the file.
+                    let end = packet.offset.saturating_add(packet.data.len() as u32);
+                    let short_last = packet.req_opcode == Op::BurstReadFile as u8
+                        && packet.burst_complete
+                        && packet.data.len() < MAX_DATA;
+                    let size = if short_last && end < size && !self.holds_past(end) {
+                        self.stage = Stage::Reading { size: end };
+                        end
+                    } else {
+                        size
+                    };
                     let before = self.received();
                     self.note(packet.offset, &packet.data, size);
                     let moved = self.received() != before;
@@ -453,6 +490,23 @@ impl FtpTransfer {
                     return poll;
                 }
                 if packet.nak_code() == NAK_EOF {
+                    // A read answered at once by EOF says the file ends where that read
+                    // began. "At once": numbered as the read (ArduPilot's burst) or one past it.
+                    let at_once =
+                        packet.seq == pending.seq || packet.seq == pending.seq.wrapping_add(1);
+                    if answers_pending && at_once && pending.offset < size {
+                        if self.holds_past(pending.offset) {
+                            let reason = format!(
+                                "the vehicle ended the file at {} after sending bytes past it",
+                                pending.offset
+                            );
+                            return self.end(now_us, refused("read", &reason));
+                        }
+                        self.stage = Stage::Reading {
+                            size: pending.offset,
+                        };
+                        return self.ask_for_missing(now_us, pending.offset);
+                    }
                     // The end of a burst at the end of the file: anything lost is asked again.
                     return self.ask_for_missing(now_us, size);
                 }

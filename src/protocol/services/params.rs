@@ -27,6 +27,8 @@ const MAX_EMPTY_ROUNDS: u32 = 6;
 /// How long a read or a set waits before asking again, and how many times it asks.
 const ANSWER_TIMEOUT_US: u64 = 1_000_000;
 const MAX_TRIES: u32 = 4;
+/// Files read whole by FTP that may fail to decode before the fetch uses the list.
+const MAX_BAD_FILES: u32 = 2;
 /// How long FTP may take to answer its first request before the fetch uses the list.
 const FTP_FIRST_ANSWER_US: u64 = 3_000_000;
 
@@ -154,9 +156,9 @@ enum Work {
     Fetch {
         ftp: Option<FtpTransfer>,
         ftp_answered: bool,
+        /// Whole files read that did not decode.
+        ftp_bad_files: u32,
         started_us: u64,
-        /// Why FTP was not used, for the operator.
-        ftp_failed: Option<String>,
         count: Option<u16>,
         got: BTreeMap<u16, Param>,
         quiet_since_us: u64,
@@ -253,8 +255,8 @@ impl ParamJobs {
                     Work::Fetch {
                         ftp,
                         ftp_answered: false,
+                        ftp_bad_files: 0,
                         started_us: now_us,
-                        ftp_failed: (!*use_ftp).then(|| "not used".to_owned()),
                         count: None,
                         got: BTreeMap::new(),
                         quiet_since_us: now_us,
@@ -412,6 +414,60 @@ fn fetch_done(id: RequestId, params: Vec<Param>, total: u16, via: &str, report: 
     });
 }
 
+/// The FTP side of a fetch, when its transfer ended.
+struct FtpFetch<'a> {
+    ftp: &'a mut Option<FtpTransfer>,
+    bad_files: &'a mut u32,
+    quiet_since_us: &'a mut u64,
+}
+
+impl FtpFetch<'_> {
+    /// A decoded file ends the fetch; a file that does not decode is read again (ArduPilot
+    /// makes it up as it is read: parameters that change mid-read, such as sensor ids and
+    /// defaults seconds after boot, shift what the holes are filled with, and a second read
+    /// takes seconds); anything else gives way to the list.
+    fn ended(
+        &mut self,
+        id: RequestId,
+        target: Target,
+        now_us: u64,
+        end: FtpEnd,
+        report: &mut Report,
+    ) {
+        let reason = match end {
+            FtpEnd::File(bytes) => match params::pck::decode(&bytes) {
+                Ok(packed) => {
+                    *self.ftp = None;
+                    fetch_done(id, packed.params, packed.total, "ftp", report);
+                    return;
+                }
+                Err(error) if *self.bad_files < MAX_BAD_FILES => {
+                    *self.bad_files += 1;
+                    let (again, first) = FtpTransfer::read(now_us, target, PARAM_FILE);
+                    *self.ftp = Some(again);
+                    report.send.extend(first);
+                    report.events.push(ServiceEvent::Step {
+                        id,
+                        step: format!("fetch by FTP again ({error})"),
+                    });
+                    return;
+                }
+                Err(error) => error.to_string(),
+            },
+            FtpEnd::Refused { op, reason } => format!("{op}: {reason}"),
+            FtpEnd::TimedOut { op } => format!("{op}: no answer"),
+            FtpEnd::Listing(_) => "a listing, not a file".to_owned(),
+        };
+        *self.ftp = None;
+        *self.quiet_since_us = now_us;
+        report.send.push(request_list(target));
+        report.events.push(ServiceEvent::Step {
+            id,
+            step: format!("fetch by PARAM_REQUEST_LIST (FTP: {reason})"),
+        });
+    }
+}
+
 fn job_message(job: &mut Job, now_us: u64, header: &FrameHeader, message: &MavMessage) -> Report {
     let mut report = Report::default();
     let (id, target, encoding) = (job.id, job.target, job.encoding);
@@ -419,7 +475,7 @@ fn job_message(job: &mut Job, now_us: u64, header: &FrameHeader, message: &MavMe
         Work::Fetch {
             ftp,
             ftp_answered,
-            ftp_failed,
+            ftp_bad_files,
             count,
             got,
             quiet_since_us,
@@ -439,33 +495,14 @@ fn job_message(job: &mut Job, now_us: u64, header: &FrameHeader, message: &MavMe
                         percent: Some((done * 100 / size.max(1)).min(100) as u8),
                     });
                 }
-                match poll.ended {
-                    Some(FtpEnd::File(bytes)) => match params::pck::decode(&bytes) {
-                        Ok(packed) => {
-                            fetch_done(id, packed.params, packed.total, "ftp", &mut report);
-                            return report;
-                        }
-                        Err(error) => {
-                            *ftp_failed = Some(error.to_string());
-                        }
-                    },
-                    Some(FtpEnd::Refused { op, reason }) => {
-                        *ftp_failed = Some(format!("{op}: {reason}"));
-                    }
-                    Some(other) => *ftp_failed = Some(format!("{other:?}")),
-                    None => return report,
+                if let Some(end) = poll.ended {
+                    let mut fetch = FtpFetch {
+                        ftp,
+                        bad_files: ftp_bad_files,
+                        quiet_since_us,
+                    };
+                    fetch.ended(id, target, now_us, end, &mut report);
                 }
-                // FTP gave way: the list.
-                *ftp = None;
-                *quiet_since_us = now_us;
-                report.send.push(request_list(target));
-                report.events.push(ServiceEvent::Step {
-                    id,
-                    step: format!(
-                        "fetch by PARAM_REQUEST_LIST (FTP: {})",
-                        ftp_failed.as_deref().unwrap_or("unavailable")
-                    ),
-                });
                 return report;
             }
             let Some((param, index, total)) = value_of(header, message, target, encoding) else {
@@ -643,8 +680,8 @@ fn job_tick(job: &mut Job, now_us: u64) -> Report {
         Work::Fetch {
             ftp,
             ftp_answered,
+            ftp_bad_files,
             started_us,
-            ftp_failed,
             count,
             got,
             quiet_since_us,
@@ -655,24 +692,22 @@ fn job_tick(job: &mut Job, now_us: u64) -> Report {
                 let poll = transfer.tick(now_us);
                 report.send.extend(poll.send);
                 let silent = !*ftp_answered && now_us >= *started_us + FTP_FIRST_ANSWER_US;
-                if poll.ended.is_none() && !silent {
-                    return report;
-                }
-                *ftp_failed = Some(match poll.ended {
-                    Some(end) => format!("{end:?}"),
-                    None => "no answer".to_owned(),
-                });
-                *ftp = None;
-                *quiet_since_us = now_us;
-                report.send.clear();
-                report.send.push(request_list(target));
-                report.events.push(ServiceEvent::Step {
-                    id,
-                    step: format!(
-                        "fetch by PARAM_REQUEST_LIST (FTP: {})",
-                        ftp_failed.as_deref().unwrap_or("unavailable")
-                    ),
-                });
+                let end = match poll.ended {
+                    Some(end) => end,
+                    None if silent => {
+                        report.send.clear();
+                        FtpEnd::TimedOut {
+                            op: "first answer".to_owned(),
+                        }
+                    }
+                    None => return report,
+                };
+                let mut fetch = FtpFetch {
+                    ftp,
+                    bad_files: ftp_bad_files,
+                    quiet_since_us,
+                };
+                fetch.ended(id, target, now_us, end, &mut report);
                 return report;
             }
             if now_us < *quiet_since_us + LIST_QUIET_US {
