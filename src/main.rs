@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("airlock: {error:#}");
+            eprintln!("airlock: {}", airlock::cli::error_chain(&error));
             ExitCode::FAILURE
         }
     }

@@ -71,7 +71,7 @@ fn fetch_search_edit_write_then_load_a_file_and_write_two_of_its_rows() {
     type_into(&mut harness, "New value", "2500");
     harness.get_by_label("Stage").click();
     harness.run_steps(3);
-    assert!(shows(&harness, "1 changes staged"));
+    assert!(shows(&harness, "1 change staged"));
     hold(&mut harness, "Write");
     run_until(&mut harness, "RTL_ALT confirmed", |h| {
         result(h, "RTL_ALT") == Some(Ok(2500.0))

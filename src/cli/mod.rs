@@ -357,6 +357,50 @@ pub fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
 }
 
 /// Runs a subcommand.
+/// An error and its causes in one line, each cause once: errors that already name their cause
+/// (`{path}: {source}`) are not followed by it again.
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
+/// Fails at once when `path` exists: Airlock never overwrites a file, and a transfer that ends
+/// on "file exists" would have been for nothing.
+pub fn not_there_yet(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() {
+        bail!(
+            "{}: already exists (Airlock never overwrites a file; choose another name)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod error_tests {
+    #[test]
+    fn a_cause_already_named_is_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        let error = anyhow::Error::new(crate::capture::CaptureError::io(
+            std::path::Path::new("/tmp/x.params"),
+            io,
+        ))
+        .context("cannot save");
+        let line = super::error_chain(&error);
+        assert_eq!(line.matches("exists").count(), 1, "{line}");
+        assert!(line.starts_with("cannot save: /tmp/x.params: "), "{line}");
+    }
+}
+
 pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
     match command {
         Command::Sim {
@@ -747,6 +791,8 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
             with_vehicle(cli, link, |runner| {
                 for (kind, items) in uploads {
                     let count = items.len();
+                    // Timed from the request: the vehicle is heard first.
+                    runner.wait_for_vehicle()?;
                     let started = std::time::Instant::now();
                     let (outcome, _) = runner.transfer(Action::UploadMission { kind, items })?;
                     if !outcome.is_accepted() {
@@ -765,9 +811,12 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
         MissionAction::Download { link, output, kind } => {
             let format = Format::of_path(output)
                 .with_context(|| format!("{}: use .plan, .waypoints or .txt", output.display()))?;
+            not_there_yet(output)?;
             let mut plan = Plan::default();
             with_vehicle(cli, link, |runner| {
                 for kind in kind.kinds() {
+                    // Timed from the request: the vehicle is heard first.
+                    runner.wait_for_vehicle()?;
                     let started = std::time::Instant::now();
                     let (outcome, items) = runner.transfer(Action::DownloadMission { kind })?;
                     match items {

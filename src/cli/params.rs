@@ -99,6 +99,8 @@ fn keep(runner: &Runner<'_>, set: &ParamSet, complete: bool) -> anyhow::Result<(
 
 /// Fetches every parameter; fails (after keeping what came) unless all came.
 fn fetch(runner: &mut Runner<'_>, ftp: bool) -> anyhow::Result<ParamSet> {
+    // Timed from the request: the vehicle is heard first.
+    runner.wait_for_vehicle()?;
     let started = Instant::now();
     let (outcome, events) = runner.request_collecting(Action::FetchParams { ftp })?;
     let Some((params, total, via)) = events.into_iter().find_map(|event| match event {
@@ -173,6 +175,7 @@ pub fn run(cli: &Cli, action: &ParamsAction) -> anyhow::Result<()> {
         } => {
             let format = ParamFormat::of_path(output)
                 .with_context(|| format!("{}: use .param, .params or .parm", output.display()))?;
+            super::not_there_yet(output)?;
             let mut fetched = ParamSet::default();
             with_vehicle(cli, link, |runner| {
                 fetched = fetch(runner, !*no_ftp)?;

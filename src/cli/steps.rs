@@ -199,7 +199,9 @@ impl<'a> Runner<'a> {
                 }
                 SessionEvent::Problem(problem) => eprintln!("problem: {problem}"),
                 SessionEvent::Service(ServiceEvent::Finished { id, outcome }) => {
+                    // At once: whoever waits for it need not wait out `wait`.
                     self.outcomes.push((id, outcome));
+                    return Ok(());
                 }
                 SessionEvent::Service(
                     event @ (ServiceEvent::Mission { .. }
@@ -241,7 +243,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Waits until the vehicle has been heard (its heartbeat): requests need to know it.
-    fn wait_for_vehicle(&mut self) -> anyhow::Result<()> {
+    pub fn wait_for_vehicle(&mut self) -> anyhow::Result<()> {
         self.wait_for("the vehicle's heartbeat", &|vehicle| {
             vehicle
                 .status

@@ -278,13 +278,13 @@ mod tests {
                 let poll = client.on_message(now_us, &header(), &message);
                 to_vehicle.extend(poll.send);
                 if let Some(end) = poll.ended {
-                    return (end, sent);
+                    return (end, sent + to_vehicle.len());
                 }
             }
             let poll = client.tick(now_us);
             to_vehicle.extend(poll.send);
             if let Some(end) = poll.ended {
-                return (end, sent);
+                return (end, sent + to_vehicle.len());
             }
         }
         panic!("the read never ended");

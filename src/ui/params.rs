@@ -248,7 +248,11 @@ fn pending_bar(
     }
     ui.horizontal_wrapped(|ui| {
         ui.label(
-            RichText::new(format!("{} changes staged", state.pending.len())).color(theme::WARN),
+            RichText::new(match state.pending.len() {
+                1 => "1 change staged".to_owned(),
+                n => format!("{n} changes staged"),
+            })
+            .color(theme::WARN),
         );
         let values: Vec<(String, f64)> = state
             .pending

@@ -187,8 +187,6 @@ enum Stage {
         size: u32,
     },
     Listing,
-    /// Closing the session; the transfer's end once closed.
-    Terminating(Box<FtpEnd>),
     Finished,
 }
 
@@ -286,18 +284,18 @@ impl FtpTransfer {
     }
 
     fn end(&mut self, now_us: u64, end: FtpEnd) -> FtpPoll {
-        // The session is closed whatever happened (a listing holds none).
-        if matches!(self.stage, Stage::Reading { .. }) {
-            self.stage = Stage::Terminating(Box::new(end));
-            let close = self.request(now_us, Op::TerminateSession, 0, Vec::new());
-            return FtpPoll {
-                send: vec![close],
-                ..FtpPoll::default()
-            };
-        }
+        // The session is closed whatever happened (a listing holds none), without waiting for
+        // the answer: the transfer's end does not depend on it, and if the close is lost the
+        // next open is answered "no sessions" and resets them.
+        let send = if matches!(self.stage, Stage::Reading { .. }) {
+            vec![self.request(now_us, Op::TerminateSession, 0, Vec::new())]
+        } else {
+            Vec::new()
+        };
         self.stage = Stage::Finished;
         self.pending = None;
         FtpPoll {
+            send,
             ended: Some(end),
             ..FtpPoll::default()
         }
@@ -552,14 +550,6 @@ impl FtpTransfer {
                     ..FtpPoll::default()
                 }
             }
-            Stage::Terminating(end) if answers_pending => {
-                self.stage = Stage::Finished;
-                self.pending = None;
-                FtpPoll {
-                    ended: Some(*end),
-                    ..FtpPoll::default()
-                }
-            }
             _ => FtpPoll::default(),
         }
     }
@@ -570,25 +560,12 @@ impl FtpTransfer {
             return FtpPoll::default();
         }
         self.silent += 1;
-        if let Stage::Terminating(end) = &self.stage {
-            // The data is whole; a lost close does not undo it (the next open resets).
-            if self.silent > 3 {
-                let end = (**end).clone();
-                self.stage = Stage::Finished;
-                self.pending = None;
-                return FtpPoll {
-                    ended: Some(end),
-                    ..FtpPoll::default()
-                };
-            }
-        }
         if self.silent > MAX_SILENT {
             let op = match &self.stage {
                 Stage::Resetting => "reset sessions",
                 Stage::Opening => "open",
                 Stage::Reading { .. } => "read",
-                Stage::Listing => "list",
-                _ => "close",
+                Stage::Listing | Stage::Finished => "list",
             }
             .to_owned();
             return self.end(now_us, FtpEnd::TimedOut { op });
