@@ -23,6 +23,7 @@ fn live_and_replayed_state_are_the_same() {
                 noise: 0.05,
                 corrupt: 0.02,
                 drop: 0.0,
+                refuse_ftp: false,
             },
             seed: 3,
             duration: Some(Duration::from_secs(30)),

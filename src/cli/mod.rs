@@ -69,6 +69,10 @@ pub enum Command {
         /// the demo plan by itself.
         #[arg(long)]
         idle: bool,
+        /// Refuse every MAVLink FTP request, as a vehicle without FTP does (parameters then
+        /// come by the list).
+        #[arg(long)]
+        no_ftp: bool,
     },
     /// Record one flight from a serial port, headless; Ctrl-C closes it cleanly.
     Record {
@@ -412,6 +416,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             drop,
             seed,
             idle,
+            no_ftp,
         } => {
             for (name, rate) in [("noise", noise), ("corrupt", corrupt), ("drop", drop)] {
                 if !(0.0..=1.0).contains(rate) {
@@ -424,6 +429,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                     noise: *noise,
                     corrupt: *corrupt,
                     drop: *drop,
+                    refuse_ftp: *no_ftp,
                 },
                 seed: *seed,
                 duration: seconds(*duration)?,

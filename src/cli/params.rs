@@ -268,7 +268,10 @@ pub fn run(cli: &Cli, action: &ParamsAction) -> anyhow::Result<()> {
                     show(change.new)
                 )?;
             }
-            writeln!(stdout, "{} differences", changes.len())?;
+            match changes.len() {
+                1 => writeln!(stdout, "1 difference")?,
+                n => writeln!(stdout, "{n} differences")?,
+            }
             Ok(())
         }
     }

@@ -55,6 +55,11 @@ fn reply(request: &Packet, opcode: Op) -> Packet {
     }
 }
 
+/// The answer of a vehicle without MAVLink FTP to any request.
+pub fn unknown_command(request: &Packet) -> Packet {
+    nak(request, UNKNOWN_COMMAND)
+}
+
 fn nak(request: &Packet, code: u8) -> Packet {
     Packet {
         data: vec![code],

@@ -42,6 +42,8 @@ pub struct Faults {
     pub corrupt: f64,
     /// Chance per frame that it is never sent (its sequence number is used up).
     pub drop: f64,
+    /// Every MAVLink FTP request is refused ("unknown command"), as by a vehicle without FTP.
+    pub refuse_ftp: bool,
 }
 
 impl Default for Faults {
@@ -50,6 +52,7 @@ impl Default for Faults {
             noise: 0.0,
             corrupt: 0.0,
             drop: 0.0,
+            refuse_ftp: false,
         }
     }
 }
@@ -200,6 +203,9 @@ impl SimVehicle {
             system_id: from.0,
             component_id: from.1,
         };
+        if self.faults.refuse_ftp {
+            return vec![ftp::unknown_command(&packet).message(self.ftp_peer)];
+        }
         let params = &self.params;
         let file = |path: &str| match path {
             "@PARAM/param.pck" => Some(params.packed(false)),
