@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use airlock::app::{DemoVehicle, StartOptions};
 use airlock::link::Baud;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 
 #[path = "common/gui.rs"]
@@ -106,4 +106,45 @@ fn fetch_search_edit_write_then_load_a_file_and_write_two_of_its_rows() {
         "the unticked row stays"
     );
     assert_eq!(result(&harness, "PILOT_SPEED_UP"), None);
+    drop(harness);
+    drop(vehicle);
+
+    // Reviewing that flight: the configuration kept with it (fetched before the writes), and
+    // the same file compared with it; nothing can be written without a vehicle.
+    let flights: Vec<_> = std::fs::read_dir(dir.path().join("flights"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    assert_eq!(flights.len(), 1, "{flights:?}");
+    let mut harness = gui::harness(StartOptions {
+        open: Some(flights[0].clone()),
+        ..gui::options(&dir.path().join("flights"))
+    });
+    run_until(&mut harness, "the review", |h| {
+        h.state()
+            .as_ref()
+            .is_some_and(|app| app.view.review.is_some())
+    });
+    harness.get_by_label("Params").click();
+    run_until(&mut harness, "the flight's parameters", |h| {
+        shows(h, "1354 parameters") && shows(h, "kept with this flight: params-")
+    });
+    assert_eq!(
+        value(&harness, "RTL_ALT"),
+        Some(1500.0),
+        "as fetched, before the write"
+    );
+    type_into(&mut harness, "File", file.to_str().unwrap());
+    harness.get_by_label("Load").click();
+    run_until(&mut harness, "the file against the flight", |h| {
+        shows(h, "4 rows differ from this flight's parameters")
+    });
+    assert!(
+        harness
+            .get_by_label("Write 4 chosen")
+            .accesskit_node()
+            .is_disabled(),
+        "no vehicle to write to in a review"
+    );
 }

@@ -54,13 +54,7 @@ fn fetch_set_get_and_a_vehicle_without_ftp() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let kept: Vec<_> = walk(&data.join("flights"))
-        .into_iter()
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.starts_with("params-") && name.ends_with(".params")
-        })
-        .collect();
+    let kept = kept_fetches(&data);
     assert_eq!(
         kept.len(),
         1,
@@ -136,6 +130,30 @@ fn fetch_set_get_and_a_vehicle_without_ftp() {
         "RTL_ALT: 1500 -> 2500\n1 difference\n"
     );
     assert_eq!(diff(&first, &second), "0 differences\n");
+    // Flights compared by the fetches kept in their folders: the fetch before the set, and
+    // the one after it (the third flight: the set itself fetched nothing).
+    let flights: Vec<_> = kept_fetches(&data)
+        .iter()
+        .map(|p| p.parent().unwrap().to_path_buf())
+        .collect();
+    assert_eq!(flights.len(), 3, "{flights:?}");
+    assert_eq!(
+        diff(&flights[0], &flights[1]),
+        "RTL_ALT: 1500 -> 2500\n1 difference\n"
+    );
+}
+
+/// The parameter fetches kept in flight folders, oldest first (folders are named by time).
+fn kept_fetches(data: &Path) -> Vec<std::path::PathBuf> {
+    let mut kept: Vec<_> = walk(&data.join("flights"))
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("params-") && name.ends_with(".params")
+        })
+        .collect();
+    kept.sort();
+    kept
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -45,6 +45,7 @@ fn live_and_replayed_state_are_the_same() {
         flight_dir: FlightDir::Exact(flight.clone()),
         duration: Some(Duration::from_secs(8)),
         act_as_gcs: true,
+        ask_telemetry: true,
         forward: None,
         inject: None,
     };

@@ -21,6 +21,7 @@ fn config(port: String, flight: &std::path::Path, inject: Option<InjectedFault>)
         flight_dir: FlightDir::Exact(flight.to_owned()),
         duration: None,
         act_as_gcs: true,
+        ask_telemetry: true,
         forward: None,
         inject,
     }

@@ -78,6 +78,7 @@ fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
         flight_dir: FlightDir::Exact(flight.clone()),
         duration: None,
         act_as_gcs: true,
+        ask_telemetry: true,
         forward: None,
         inject: None,
     };

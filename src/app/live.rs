@@ -25,6 +25,7 @@ impl AirlockApp {
             flight_dir: FlightDir::Under(self.flights_dir.clone()),
             duration: None,
             act_as_gcs: true,
+            ask_telemetry: true,
             forward: None,
             inject: self.inject,
         };

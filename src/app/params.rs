@@ -31,6 +31,37 @@ impl AirlockApp {
         }
     }
 
+    /// Reads the newest parameter fetch kept with the flight under review, on a helper thread:
+    /// the configuration the vehicle had, shown in the parameters view.
+    pub(super) fn read_params_of_flight(&self) {
+        let Some(player) = &self.player else {
+            return;
+        };
+        let source = player.source.clone();
+        let generation = self.review_generation;
+        self.in_background(move |sender| {
+            // A flight folder, or a log inside one.
+            let dir = if source.is_dir() {
+                Some(source.as_path())
+            } else {
+                source.parent()
+            };
+            let kept = match dir.map(files::kept_in) {
+                None => Ok(None),
+                Some(Err(error)) => Err(error.to_string()),
+                Some(Ok(mut kept)) => match kept.pop() {
+                    None => Ok(None),
+                    Some(newest) => {
+                        files::read_path(&newest).map(|(path, set)| Some((path, Box::new(set))))
+                    }
+                },
+            };
+            sender
+                .send(Background::ParamsOfFlight(generation, kept))
+                .ok();
+        });
+    }
+
     /// Reads parameter documentation from a local file on a helper thread.
     pub(super) fn load_param_docs(&self, path: PathBuf) {
         self.in_background(move |sender| {
@@ -132,19 +163,13 @@ impl AirlockApp {
         });
     }
 
+    /// Reads a parameter file, or the newest fetch kept in a flight folder (to compare two
+    /// flights), on a helper thread. A file that does not read changes nothing.
     fn load_params(&mut self, path: PathBuf) {
         self.in_background(move |sender| {
-            let report = match std::fs::read_to_string(&path) {
-                Err(error) => {
-                    Background::ParamsStatus(format!("cannot read {}: {error}", path.display()))
-                }
-                // A file that does not read changes nothing.
-                Ok(text) => match files::read(&text) {
-                    Ok((set, _)) => Background::ParamsLoaded(path, Box::new(set)),
-                    Err(error) => {
-                        Background::ParamsStatus(format!("{} not loaded: {error}", path.display()))
-                    }
-                },
+            let report = match files::read_path(&path) {
+                Ok((file, set)) => Background::ParamsLoaded(file, Box::new(set)),
+                Err(why) => Background::ParamsStatus(format!("not loaded: {why}")),
             };
             sender.send(report).ok();
         });
@@ -186,21 +211,48 @@ impl AirlockApp {
                     self.load_params(path);
                 }
             }
+            Background::ParamsOfFlight(generation, kept) => {
+                if generation != self.review_generation || self.view.review.is_none() {
+                    return;
+                }
+                self.view.params_fetch = Some(match kept {
+                    Ok(Some((path, set))) => {
+                        let words = format!(
+                            "kept with this flight: {}, {} parameters",
+                            path.file_name()
+                                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                            set.len()
+                        );
+                        self.view.vehicle_params = *set;
+                        words
+                    }
+                    Ok(None) => "no parameter fetch was kept with this flight".to_owned(),
+                    Err(why) => format!("the flight's parameters: {why}"),
+                });
+            }
             Background::ParamsLoaded(path, set) => {
+                let reviewing = self.view.review.is_some();
                 if self.view.vehicle_params.is_empty() {
-                    state.status = Some(
+                    state.status = Some(if reviewing {
+                        "this flight kept no parameters to compare the file with".to_owned()
+                    } else {
                         "fetch the vehicle's parameters first, to compare the file with them"
-                            .to_owned(),
-                    );
+                            .to_owned()
+                    });
                     return;
                 }
                 let diff =
                     FileDiff::of(path.display().to_string(), &self.view.vehicle_params, &set);
                 state.status = Some(format!(
-                    "{}: {} parameters, {} differ from the vehicle",
+                    "{}: {} parameters, {} differ from {}",
                     path.display(),
                     set.len(),
-                    diff.rows.len()
+                    diff.rows.len(),
+                    if reviewing {
+                        "this flight's parameters"
+                    } else {
+                        "the vehicle"
+                    }
                 ));
                 state.path = path.display().to_string();
                 state.diff = Some(diff);

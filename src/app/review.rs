@@ -54,6 +54,11 @@ pub(super) enum Background {
         save: bool,
     },
     ParamsLoaded(PathBuf, Box<crate::params::ParamSet>),
+    /// The parameter fetch kept with the flight under review (its generation), if any.
+    ParamsOfFlight(
+        u64,
+        Result<Option<(PathBuf, Box<crate::params::ParamSet>)>, String>,
+    ),
     /// Words about a parameter file for the parameters view.
     ParamsStatus(String),
     /// Parameter documentation read from a local metadata file.
@@ -237,6 +242,7 @@ impl AirlockApp {
                 | Background::PlanStatus(_)) => self.plan_background(report),
                 report @ (Background::ParamsPicked { .. }
                 | Background::ParamsLoaded(..)
+                | Background::ParamsOfFlight(..)
                 | Background::ParamsStatus(_)
                 | Background::ParamDocs(_)) => self.params_background(report),
                 Background::Library(entries) => {
@@ -317,6 +323,11 @@ impl AirlockApp {
         self.sync_review();
         self.review_generation += 1;
         self.detail_pending = None;
+        // The parameters view shows the flight's own configuration, not what was staged live.
+        self.ui_state.params.diff = None;
+        self.ui_state.params.pending.clear();
+        self.ui_state.params.status = None;
+        self.read_params_of_flight();
     }
 
     /// Carries out a replay action (what the timeline's controls ask; the tests ask here).

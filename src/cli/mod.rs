@@ -465,6 +465,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             let config = SessionConfig {
                 duration: seconds(*duration)?,
                 act_as_gcs: !listen_only,
+                ask_telemetry: true,
                 forward: forward.clone(),
                 ..session_config(cli, port, *baud, out.as_deref())?
             };
@@ -651,6 +652,7 @@ fn session_config(
         },
         duration: None,
         act_as_gcs: true,
+        ask_telemetry: true,
         forward: None,
         inject: None,
     })
@@ -753,7 +755,12 @@ fn with_vehicle(
     link: &LinkArgs,
     work: impl FnOnce(&mut steps::Runner<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let config = session_config(cli, &link.port, link.baud, link.out.as_deref())?;
+    let config = SessionConfig {
+        // A transfer needs no telemetry: streams would share the radio with it, and ArduPilot
+        // keeps the rates asked for as parameters (a fetch would change the configuration).
+        ask_telemetry: false,
+        ..session_config(cli, &link.port, link.baud, link.out.as_deref())?
+    };
     let timeout = seconds(Some(link.timeout))?.unwrap_or_default();
     let session = session::SessionHandle::spawn(config, Box::new(|| {}))
         .context("cannot start the session")?;

@@ -12,7 +12,7 @@ use clap::Subcommand;
 use super::steps::Runner;
 use super::{with_vehicle, Cli, LinkArgs};
 use crate::params::files::{self, ParamFormat};
-use crate::params::{self, format_value, ParamSet, KEPT_PREFIX};
+use crate::params::{self, format_value, ParamSet};
 use crate::protocol::services::{Action, ServiceEvent};
 
 /// What `airlock params` does.
@@ -58,31 +58,9 @@ pub enum ParamsAction {
 
 /// Reads a parameter file, or the latest fetch kept in a flight folder.
 pub fn read_set(path: &Path) -> anyhow::Result<ParamSet> {
-    let file = if path.is_dir() {
-        latest_kept(path)?
-    } else {
-        path.to_owned()
-    };
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    let (set, _) = files::read(&text).with_context(|| format!("{}", file.display()))?;
-    Ok(set)
-}
-
-/// The newest fetch kept in `flight`.
-fn latest_kept(flight: &Path) -> anyhow::Result<PathBuf> {
-    let mut kept: Vec<PathBuf> = std::fs::read_dir(flight)
-        .with_context(|| format!("cannot read {}", flight.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(KEPT_PREFIX) && n.ends_with(".params"))
-        })
-        .collect();
-    kept.sort();
-    kept.pop()
-        .with_context(|| format!("{} holds no parameter fetch", flight.display()))
+    files::read_path(path)
+        .map(|(_, set)| set)
+        .map_err(anyhow::Error::msg)
 }
 
 /// Keeps a fetch in the flight folder: `params-<UTC time>.params` (QGroundControl's format,

@@ -62,6 +62,37 @@ impl ParamFileError {
 }
 
 /// The parameters of a file and the format it was in.
+/// Reads a parameter file, or the newest fetch kept in a flight folder: the file read, and
+/// its set; the error says which file and why, in words.
+pub fn read_path(path: &std::path::Path) -> Result<(std::path::PathBuf, ParamSet), String> {
+    let file = if path.is_dir() {
+        kept_in(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?
+            .pop()
+            .ok_or_else(|| format!("{} holds no parameter fetch", path.display()))?
+    } else {
+        path.to_owned()
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
+    let (set, _) = read(&text).map_err(|error| format!("{}: {error}", file.display()))?;
+    Ok((file, set))
+}
+
+/// The parameter fetches kept in a flight folder, oldest first.
+pub fn kept_in(flight: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut kept: Vec<_> = std::fs::read_dir(flight)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(super::KEPT_PREFIX) && n.ends_with(".params"))
+        })
+        .collect();
+    kept.sort();
+    Ok(kept)
+}
+
 pub fn read(text: &str) -> Result<(ParamSet, ParamFormat), ParamFileError> {
     let (rows, format) = read_rows(text)?;
     Ok((rows.into_iter().collect(), format))

@@ -51,6 +51,8 @@ pub struct SessionConfig {
     pub duration: Option<Duration>,
     /// Send the GCS heartbeat and ask ArduPilot vehicles for telemetry.
     pub act_as_gcs: bool,
+    /// With `act_as_gcs`, whether to ask for telemetry streams (not for a transfer alone).
+    pub ask_telemetry: bool,
     /// Also send every received frame to this UDP address (`HOST:PORT`), and pass what comes
     /// back to the vehicle: a second ground station. A network feature.
     pub forward: Option<String>,
@@ -165,7 +167,11 @@ pub fn run(
         tx: Framer::new(),
         tally: Tally::default(),
         outgoing: Outgoing::default(),
-        hub: Hub::new(config.act_as_gcs),
+        hub: {
+            let mut hub = Hub::new(config.act_as_gcs);
+            hub.set_ask_telemetry(config.ask_telemetry);
+            hub
+        },
         link: None,
         usb_serial: None,
         state: LinkState::Connecting,

@@ -181,7 +181,12 @@ pub fn panel(
         ui.label(RichText::new(status).color(theme::MUTED));
     }
     if let Some(diff) = &mut state.diff {
-        if file_diff(ui, diff, connected, actions) {
+        let against = if view.review.is_some() {
+            "this flight's parameters"
+        } else {
+            "the vehicle"
+        };
+        if file_diff(ui, diff, against, connected, actions) {
             state.diff = None;
         }
         return;
@@ -490,13 +495,14 @@ fn table(ui: &mut egui::Ui, view: &LiveView, state: &mut ParamsState, shown: &[&
 fn file_diff(
     ui: &mut egui::Ui,
     diff: &mut FileDiff,
+    against: &str,
     connected: bool,
     actions: &mut Vec<UiAction>,
 ) -> bool {
     let mut close = false;
     ui.separator();
     ui.strong(format!(
-        "{}: {} rows differ from the vehicle",
+        "{}: {} rows differ from {against}",
         diff.source,
         diff.rows.len()
     ));
@@ -549,7 +555,11 @@ fn file_diff(
                 .striped(true)
                 .show(ui, |ui| {
                     ui.strong("Write");
-                    ui.strong("Vehicle");
+                    ui.strong(if against == "the vehicle" {
+                        "Vehicle"
+                    } else {
+                        "This flight"
+                    });
                     ui.strong("File");
                     ui.end_row();
                     for (change, on) in &mut diff.rows {

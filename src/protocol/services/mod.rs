@@ -347,6 +347,11 @@ pub struct Hub {
 
 impl Hub {
     /// A hub; `act_as_gcs` sends the heartbeat and asks for telemetry.
+    /// Whether ArduPilot vehicles are asked for telemetry streams (yes unless told otherwise).
+    pub fn set_ask_telemetry(&mut self, ask: bool) {
+        self.presence.set_ask_telemetry(ask);
+    }
+
     pub fn new(act_as_gcs: bool) -> Self {
         Self {
             presence: Presence::new(act_as_gcs),

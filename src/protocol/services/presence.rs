@@ -18,6 +18,10 @@ const SILENCE_US: u64 = 5_000_000;
 #[derive(Debug, Clone)]
 pub struct Presence {
     act_as_gcs: bool,
+    /// Ask ArduPilot vehicles for telemetry streams (a transfer-only session does not: the
+    /// streams would share the radio with the transfer, and ArduPilot keeps the rates asked for
+    /// as parameters).
+    ask_telemetry: bool,
     next_heartbeat_us: Option<u64>,
     /// Vehicles asked for telemetry, with their heartbeat time then.
     asked: BTreeMap<Target, u64>,
@@ -29,10 +33,16 @@ impl Presence {
     pub fn new(act_as_gcs: bool) -> Self {
         Self {
             act_as_gcs,
+            ask_telemetry: true,
             next_heartbeat_us: None,
             asked: BTreeMap::new(),
             asked_systems: BTreeSet::new(),
         }
+    }
+
+    /// Whether ArduPilot vehicles are asked for telemetry (yes unless told otherwise).
+    pub fn set_ask_telemetry(&mut self, ask: bool) {
+        self.ask_telemetry = ask;
     }
 
     /// A (new) connection: heartbeat at once, streams asked for again.
@@ -69,7 +79,9 @@ impl Presence {
             }
         }
         for (target, seen) in vehicles {
-            if seen.autopilot != apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA {
+            if !self.ask_telemetry
+                || seen.autopilot != apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA
+            {
                 continue;
             }
             let back_after_silence = self

@@ -614,6 +614,27 @@ fn presence_beats_every_second_and_asks_an_ardupilot_for_telemetry_once() {
 }
 
 #[test]
+fn a_transfer_only_hub_beats_but_asks_for_no_telemetry() {
+    let mut hub = Hub::new(true);
+    hub.set_ask_telemetry(false);
+    hub.link_up(0);
+    hub.on_message(0, &header(1, 1), &copter(0, false));
+    let mut sent = Vec::new();
+    for step in 0..30 {
+        hub.tick(step * 100_000);
+        while let Some(out) = hub.poll_transmit() {
+            sent.push(out.message);
+        }
+    }
+    let beats = sent
+        .iter()
+        .filter(|m| matches!(m, MavMessage::HEARTBEAT(_)))
+        .count();
+    assert_eq!(beats, 3);
+    assert_eq!(sent.len(), beats, "nothing but heartbeats: {sent:?}");
+}
+
+#[test]
 fn a_request_goes_to_the_chosen_vehicle_and_only_its_answer_ends_it() {
     let mut rig = Rig::new();
     let second = Target {
