@@ -753,12 +753,11 @@ fn read_plan(path: &Path) -> anyhow::Result<crate::mission::Plan> {
 fn with_vehicle(
     cli: &Cli,
     link: &LinkArgs,
+    telemetry: bool,
     work: impl FnOnce(&mut steps::Runner<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let config = SessionConfig {
-        // A transfer needs no telemetry: streams would share the radio with it, and ArduPilot
-        // keeps the rates asked for as parameters (a fetch would change the configuration).
-        ask_telemetry: false,
+        ask_telemetry: telemetry,
         ..session_config(cli, &link.port, link.baud, link.out.as_deref())?
     };
     let timeout = seconds(Some(link.timeout))?.unwrap_or_default();
@@ -801,7 +800,7 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
                 .map(|kind| wire::to_wire(&plan, kind).map(|items| (kind, items)))
                 .collect::<Result<Vec<_>, _>>()
                 .with_context(|| format!("{}", file.display()))?;
-            with_vehicle(cli, link, |runner| {
+            with_vehicle(cli, link, true, |runner| {
                 for (kind, items) in uploads {
                     let count = items.len();
                     // Timed from the request: the vehicle is heard first.
@@ -826,7 +825,7 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
                 .with_context(|| format!("{}: use .plan, .waypoints or .txt", output.display()))?;
             not_there_yet(output)?;
             let mut plan = Plan::default();
-            with_vehicle(cli, link, |runner| {
+            with_vehicle(cli, link, true, |runner| {
                 for kind in kind.kinds() {
                     // Timed from the request: the vehicle is heard first.
                     runner.wait_for_vehicle()?;
@@ -858,7 +857,7 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
                 .and_then(|()| out.sync_all())
                 .with_context(|| format!("cannot write {}", output.display()))
         }
-        MissionAction::Clear { link, kind } => with_vehicle(cli, link, |runner| {
+        MissionAction::Clear { link, kind } => with_vehicle(cli, link, true, |runner| {
             for kind in kind.kinds() {
                 let (outcome, _) = runner.transfer(Action::ClearMission { kind })?;
                 runner.say(&format!("clear {}: {outcome}", kind.name()));
