@@ -24,6 +24,15 @@ fn params(device: &str, data: &Path, args: &[&str]) -> Output {
     )
 }
 
+/// `airlock sim` waiting on the ground, with `extra` options: the process and its device.
+fn start_sim(extra: &[&str]) -> (std::process::Child, String) {
+    common::spawn_with_device(
+        Command::new(AIRLOCK)
+            .args(["sim", "--idle", "--duration", "120"])
+            .args(extra),
+    )
+}
+
 fn rows(file: &Path) -> usize {
     let text = std::fs::read_to_string(file).unwrap();
     let (set, _) = airlock::params::files::read(&text).unwrap();
@@ -36,12 +45,7 @@ fn fetch_set_get_and_a_vehicle_without_ftp() {
     let data = dir.path().join("data");
 
     // A vehicle with FTP: the packed file, every parameter, kept with the flight.
-    let (mut sim, device) = common::spawn_with_device(Command::new(AIRLOCK).args([
-        "sim",
-        "--idle",
-        "--duration",
-        "120",
-    ]));
+    let (mut sim, device) = start_sim(&[]);
     let first = dir.path().join("first.param");
     let out = params(&device, &data, &["fetch", "-o", first.to_str().unwrap()]);
     let stdout = text(&out.stdout);
@@ -93,13 +97,7 @@ fn fetch_set_get_and_a_vehicle_without_ftp() {
     let _ = sim.wait();
 
     // A vehicle that refuses FTP: the list, every parameter, and the reason said.
-    let (mut sim, device) = common::spawn_with_device(Command::new(AIRLOCK).args([
-        "sim",
-        "--idle",
-        "--no-ftp",
-        "--duration",
-        "120",
-    ]));
+    let (mut sim, device) = start_sim(&["--no-ftp"]);
     let second = dir.path().join("second.parm");
     let out = params(&device, &data, &["fetch", "-o", second.to_str().unwrap()]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));

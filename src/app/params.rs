@@ -248,11 +248,7 @@ impl AirlockApp {
                     path.display(),
                     set.len(),
                     diff.rows.len(),
-                    if reviewing {
-                        "this flight's parameters"
-                    } else {
-                        "the vehicle"
-                    }
+                    crate::ui::params::compared_with(reviewing)
                 ));
                 state.path = path.display().to_string();
                 state.diff = Some(diff);

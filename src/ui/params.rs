@@ -79,6 +79,15 @@ pub struct ParamsState {
     pub docs: Option<std::sync::Arc<crate::params::meta::ParamDocs>>,
 }
 
+/// What a loaded file is compared with: the live vehicle, or the flight under review.
+pub fn compared_with(reviewing: bool) -> &'static str {
+    if reviewing {
+        "this flight's parameters"
+    } else {
+        "the vehicle"
+    }
+}
+
 /// The prefix a name is grouped under.
 fn group_of(name: &str) -> &str {
     name.split('_').next().unwrap_or(name)
@@ -181,12 +190,7 @@ pub fn panel(
         ui.label(RichText::new(status).color(theme::MUTED));
     }
     if let Some(diff) = &mut state.diff {
-        let against = if view.review.is_some() {
-            "this flight's parameters"
-        } else {
-            "the vehicle"
-        };
-        if file_diff(ui, diff, against, connected, actions) {
+        if file_diff(ui, diff, view.review.is_some(), connected, actions) {
             state.diff = None;
         }
         return;
@@ -495,16 +499,17 @@ fn table(ui: &mut egui::Ui, view: &LiveView, state: &mut ParamsState, shown: &[&
 fn file_diff(
     ui: &mut egui::Ui,
     diff: &mut FileDiff,
-    against: &str,
+    reviewing: bool,
     connected: bool,
     actions: &mut Vec<UiAction>,
 ) -> bool {
     let mut close = false;
     ui.separator();
     ui.strong(format!(
-        "{}: {} rows differ from {against}",
+        "{}: {} rows differ from {}",
         diff.source,
-        diff.rows.len()
+        diff.rows.len(),
+        compared_with(reviewing)
     ));
     if !diff.unknown.is_empty() {
         ui.label(
@@ -555,11 +560,7 @@ fn file_diff(
                 .striped(true)
                 .show(ui, |ui| {
                     ui.strong("Write");
-                    ui.strong(if against == "the vehicle" {
-                        "Vehicle"
-                    } else {
-                        "This flight"
-                    });
+                    ui.strong(if reviewing { "This flight" } else { "Vehicle" });
                     ui.strong("File");
                     ui.end_row();
                     for (change, on) in &mut diff.rows {

@@ -335,6 +335,12 @@ impl FtpTransfer {
         self.have = merged;
     }
 
+    /// The vehicle says the file ends at `size` (before the size it gave at open).
+    fn ends_at(&mut self, size: u32) -> u32 {
+        self.stage = Stage::Reading { size };
+        size
+    }
+
     /// Whether any byte past `offset` was received.
     fn holds_past(&self, offset: u32) -> bool {
         self.have.last().is_some_and(|&(_, end)| end > offset)
@@ -465,8 +471,7 @@ impl FtpTransfer {
                         && packet.burst_complete
                         && packet.data.len() < MAX_DATA;
                     let size = if short_last && end < size && !self.holds_past(end) {
-                        self.stage = Stage::Reading { size: end };
-                        end
+                        self.ends_at(end)
                     } else {
                         size
                     };
@@ -500,10 +505,8 @@ impl FtpTransfer {
                             );
                             return self.end(now_us, refused("read", &reason));
                         }
-                        self.stage = Stage::Reading {
-                            size: pending.offset,
-                        };
-                        return self.ask_for_missing(now_us, pending.offset);
+                        let size = self.ends_at(pending.offset);
+                        return self.ask_for_missing(now_us, size);
                     }
                     // The end of a burst at the end of the file: anything lost is asked again.
                     return self.ask_for_missing(now_us, size);
@@ -565,7 +568,8 @@ impl FtpTransfer {
                 Stage::Resetting => "reset sessions",
                 Stage::Opening => "open",
                 Stage::Reading { .. } => "read",
-                Stage::Listing | Stage::Finished => "list",
+                Stage::Listing => "list",
+                Stage::Finished => return FtpPoll::default(),
             }
             .to_owned();
             return self.end(now_us, FtpEnd::TimedOut { op });
