@@ -400,8 +400,7 @@ fn mission_start_flies_a_5_waypoint_mission_and_lands() {
     for seq in 1..=6 {
         assert!(
             flown.reached.contains(&seq),
-            "item {seq} reached: {:?}",
-            flown.reached
+            "item {seq} not reached: {flown:#?}"
         );
     }
     assert!(flown.max_alt_rel_m >= 14.0, "{flown:?}");

@@ -10,7 +10,7 @@ use anyhow::bail;
 
 use crate::protocol::services::{Action, Outcome, Request, RequestId, ServiceEvent, Target};
 use crate::session::{LinkState, SessionEvent, SessionHandle};
-use crate::vehicle::VehicleState;
+use crate::vehicle::{Status, VehicleState};
 
 /// One step of `airlock command`, as written on the command line (one argument each).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,20 @@ impl std::str::FromStr for StepArg {
             text: text.split_whitespace().collect::<Vec<_>>().join(" "),
             step: text.parse()?,
         })
+    }
+}
+
+/// The vehicle's state as told by a heartbeat newer than `since`. Waits for the armed state or
+/// the mode judge by it: a request's answer comes before the vehicle's next heartbeat, so the
+/// one already seen may say "disarmed" of a vehicle that has just armed (ArduPilot arms, then
+/// answers, then says so in its next heartbeat, up to a second later).
+fn heard_since(vehicle: &VehicleState, since: Option<u64>) -> Result<&Status, String> {
+    match &vehicle.status {
+        Some(status) if since.is_none_or(|since| status.last_heartbeat_mono_us > since) => {
+            Ok(status)
+        }
+        Some(_) => Err("no heartbeat since the step began".to_owned()),
+        None => Err("no heartbeat yet".to_owned()),
     }
 }
 
@@ -314,6 +328,14 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// When the newest heartbeat seen so far arrived (monotonic µs).
+    fn last_heartbeat(&self) -> Option<u64> {
+        self.vehicle
+            .status
+            .as_ref()
+            .map(|status| status.last_heartbeat_mono_us)
+    }
+
     /// Runs one step; prints its line; `Err` is the reason it failed.
     pub fn run(&mut self, text: &str, step: &Step) -> anyhow::Result<()> {
         let result = self.run_inner(step);
@@ -361,19 +383,22 @@ impl<'a> Runner<'a> {
             Step::WaitArmed | Step::WaitDisarmed => {
                 let want = matches!(step, Step::WaitArmed);
                 let word = if want { "armed" } else { "disarmed" };
-                self.wait_for(word, &|vehicle| match &vehicle.status {
-                    Some(status) if status.armed == want => Ok(()),
-                    Some(_) => Err(format!("not {word} yet")),
-                    None => Err("no heartbeat yet".to_owned()),
+                let since = self.last_heartbeat();
+                self.wait_for(word, &|vehicle| match heard_since(vehicle, since)? {
+                    status if status.armed == want => Ok(()),
+                    _ => Err(format!("not {word} yet")),
                 })?;
                 Ok(word.to_owned())
             }
             Step::WaitMode(name) => {
-                self.wait_for(&format!("mode {name}"), &|vehicle| match &vehicle.status {
-                    Some(status) if status.mode_name.eq_ignore_ascii_case(name) => Ok(()),
-                    Some(status) => Err(format!("the mode is {}", status.mode_name)),
-                    None => Err("no heartbeat yet".to_owned()),
-                })?;
+                let since = self.last_heartbeat();
+                self.wait_for(
+                    &format!("mode {name}"),
+                    &|vehicle| match heard_since(vehicle, since)? {
+                        status if status.mode_name.eq_ignore_ascii_case(name) => Ok(()),
+                        status => Err(format!("the mode is {}", status.mode_name)),
+                    },
+                )?;
                 Ok(format!("in {}", name.to_uppercase()))
             }
             Step::WaitAlt(alt_m) => {
@@ -452,5 +477,25 @@ mod tests {
             })
         );
         assert!(parse_target("300").is_err());
+    }
+
+    #[test]
+    fn waits_judge_by_a_heartbeat_newer_than_the_step() {
+        use crate::protocol::services::tests::{copter, header};
+        let mut vehicle = VehicleState::default();
+        assert_eq!(
+            heard_since(&vehicle, None).err().as_deref(),
+            Some("no heartbeat yet")
+        );
+        vehicle.apply(0, 1_000_000, &header(1, 1), &copter(4, false));
+        assert!(!heard_since(&vehicle, None).unwrap().armed);
+        // The vehicle armed and answered; its heartbeat saying so is yet to come.
+        let since = Some(1_000_000);
+        assert_eq!(
+            heard_since(&vehicle, since).err().as_deref(),
+            Some("no heartbeat since the step began")
+        );
+        vehicle.apply(0, 1_900_000, &header(1, 1), &copter(4, true));
+        assert!(heard_since(&vehicle, since).unwrap().armed);
     }
 }

@@ -132,6 +132,8 @@ pub struct Flown {
     pub acks: Vec<(usize, u32)>,
     /// The mission items the vehicle said it reached (MISSION_ITEM_REACHED), in order.
     pub reached: Vec<u16>,
+    /// The vehicle's texts (STATUSTEXT), in order: why it did what it did.
+    pub texts: Vec<String>,
 }
 
 /// Reads a flight folder: the vehicle's altitude, position and armed state from the tlog,
@@ -173,6 +175,11 @@ pub fn flown(flight: &Path) -> Flown {
                 }
             }
             MavMessage::MISSION_ITEM_REACHED(r) => flown.reached.push(r.seq),
+            MavMessage::STATUSTEXT(t) => flown.texts.push(
+                String::from_utf8_lossy(&t.text[..])
+                    .trim_end_matches('\0')
+                    .to_owned(),
+            ),
             MavMessage::HEARTBEAT(h) if header.component_id == 1 => {
                 flown.armed_at_end = Some(
                     h.base_mode

@@ -11,7 +11,7 @@ use crate::protocol::frame::Version;
 const STEP_US: u64 = 50_000;
 
 /// A frame header from `system_id`:`component_id` (also for the mission transfer tests).
-pub(super) fn header(system_id: u8, component_id: u8) -> FrameHeader {
+pub(crate) fn header(system_id: u8, component_id: u8) -> FrameHeader {
     FrameHeader {
         version: Version::V2,
         payload_len: 0,
@@ -45,7 +45,7 @@ fn heartbeat(
     })
 }
 
-fn copter(mode: u32, armed: bool) -> MavMessage {
+pub(crate) fn copter(mode: u32, armed: bool) -> MavMessage {
     heartbeat(
         mode,
         armed,
