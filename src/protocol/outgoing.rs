@@ -82,6 +82,19 @@ pub const TELEMETRY_STREAMS: [(apm::MavDataStream, u16); 7] = [
     (apm::MavDataStream::MAV_DATA_STREAM_EXTRA3, 1),
 ];
 
+/// A REQUEST_DATA_STREAM stopping every telemetry stream of `target_system` (a log download
+/// has the link to itself meanwhile).
+#[allow(deprecated)]
+pub fn stop_telemetry(target_system: u8) -> MavMessage {
+    MavMessage::REQUEST_DATA_STREAM(apm::REQUEST_DATA_STREAM_DATA {
+        req_message_rate: 0,
+        target_system,
+        target_component: 0,
+        req_stream_id: apm::MavDataStream::MAV_DATA_STREAM_ALL,
+        start_stop: 0,
+    })
+}
+
 /// REQUEST_DATA_STREAM messages asking `target` for the usual telemetry.
 #[allow(deprecated)]
 pub fn request_telemetry(target_system: u8, target_component: u8) -> Vec<MavMessage> {

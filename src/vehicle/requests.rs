@@ -83,6 +83,8 @@ impl RequestLog {
             | ServiceEvent::Mission { id, .. }
             | ServiceEvent::Params { id, .. }
             | ServiceEvent::ParamValue { id, .. }
+            | ServiceEvent::Logs { id, .. }
+            | ServiceEvent::LogData { id, .. }
             | ServiceEvent::Finished { id, .. } => *id,
         };
         let Some(entry) = self.entries.iter_mut().find(|entry| entry.id == id) else {

@@ -11,6 +11,7 @@
 
 use mavlink::dialects::ardupilotmega as apm;
 
+use super::ranges::Ranges;
 use super::Target;
 use crate::protocol::{FrameHeader, MavMessage};
 
@@ -200,7 +201,7 @@ pub struct FtpTransfer {
     session: u8,
     /// Received bytes, and which ranges of the file they cover (sorted, disjoint, end-exclusive).
     data: Vec<u8>,
-    have: Vec<(u32, u32)>,
+    have: Ranges,
     entries: Vec<DirEntry>,
     /// The request waiting for its answer, and when it is sent again.
     pending: Option<Packet>,
@@ -232,7 +233,7 @@ impl FtpTransfer {
             seq: 0,
             session: 0,
             data: Vec::new(),
-            have: Vec::new(),
+            have: Ranges::default(),
             entries: Vec::new(),
             pending: None,
             deadline_us: now_us,
@@ -301,16 +302,9 @@ impl FtpTransfer {
         }
     }
 
-    /// The first byte not received, if any.
+    /// The first bytes not received, if any.
     fn first_gap(&self, size: u32) -> Option<(u32, u32)> {
-        let mut at = 0;
-        for &(start, end) in &self.have {
-            if start > at {
-                return Some((at, start));
-            }
-            at = at.max(end);
-        }
-        (at < size).then_some((at, size))
+        self.have.first_gap(size)
     }
 
     fn note(&mut self, offset: u32, bytes: &[u8], size: u32) {
@@ -323,16 +317,7 @@ impl FtpTransfer {
             self.data.resize(stop, 0);
         }
         self.data[start..stop].copy_from_slice(&bytes[..stop - start]);
-        self.have.push((offset, end));
-        self.have.sort_unstable();
-        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(self.have.len());
-        for &(a, b) in &self.have {
-            match merged.last_mut() {
-                Some(last) if a <= last.1 => last.1 = last.1.max(b),
-                _ => merged.push((a, b)),
-            }
-        }
-        self.have = merged;
+        self.have.insert(offset, end);
     }
 
     /// The vehicle says the file ends at `size` (before the size it gave at open).
@@ -343,11 +328,11 @@ impl FtpTransfer {
 
     /// Whether any byte past `offset` was received.
     fn holds_past(&self, offset: u32) -> bool {
-        self.have.last().is_some_and(|&(_, end)| end > offset)
+        self.have.holds_past(offset)
     }
 
     fn received(&self) -> u64 {
-        self.have.iter().map(|(a, b)| u64::from(b - a)).sum()
+        self.have.held()
     }
 
     /// Asks for what is missing: a burst from the first gap when nothing after it came, else a

@@ -10,17 +10,19 @@
 
 pub mod command;
 pub mod ftp;
+pub mod logs;
 pub mod mission;
 pub mod params;
 pub mod plan;
 pub mod presence;
+pub mod ranges;
 mod transfers;
 
 use std::collections::{BTreeMap, VecDeque};
 
 use mavlink::dialects::ardupilotmega as apm;
 
-use crate::protocol::{FrameHeader, MavMessage};
+use crate::protocol::{outgoing, FrameHeader, MavMessage};
 use command::{Answer, Exchange, Poll};
 use plan::Step;
 use presence::Presence;
@@ -116,6 +118,18 @@ pub enum Action {
     SetParams {
         values: Vec<(String, f64)>,
     },
+    /// List the vehicle's onboard logs: a [`ServiceEvent::Logs`].
+    ListLogs,
+    /// Download onboard log `log_id` of `size` bytes (as listed), apart from the byte ranges
+    /// already held (a resumed download): [`ServiceEvent::LogData`] as the bytes come.
+    DownloadLog {
+        log_id: u16,
+        size: u32,
+        #[serde(default)]
+        have: Vec<(u32, u32)>,
+    },
+    /// Erase every onboard log; accepted when the vehicle lists none.
+    EraseLogs,
 }
 
 /// Which of a vehicle's lists a mission transfer is about.
@@ -182,6 +196,11 @@ impl Action {
                     .collect();
                 format!("set {}", words.join(", "))
             }
+            Self::ListLogs => "list the onboard logs".into(),
+            Self::DownloadLog { log_id, size, .. } => {
+                format!("download onboard log {log_id} ({size} bytes)")
+            }
+            Self::EraseLogs => "erase every onboard log".into(),
         }
     }
 }
@@ -280,6 +299,18 @@ pub enum ServiceEvent {
         name: String,
         result: Result<crate::params::Param, String>,
     },
+    /// Every onboard log the vehicle lists, just before its `Finished`.
+    Logs {
+        id: RequestId,
+        entries: Vec<logs::LogEntry>,
+    },
+    /// Bytes of an onboard log, at `offset`, the moment they arrive (each byte once).
+    LogData {
+        id: RequestId,
+        log_id: u16,
+        offset: u32,
+        bytes: Vec<u8>,
+    },
     /// The one outcome of a request.
     Finished { id: RequestId, outcome: Outcome },
 }
@@ -339,6 +370,9 @@ pub struct Hub {
     jobs: Vec<Job>,
     transfers: transfers::Transfers,
     params: params::ParamJobs,
+    logs: logs::LogJobs,
+    /// Systems whose telemetry is paused for a log download.
+    paused: std::collections::BTreeSet<u8>,
     texts: VecDeque<Text>,
     outbound: VecDeque<Outbound>,
     events: VecDeque<ServiceEvent>,
@@ -359,6 +393,8 @@ impl Hub {
             jobs: Vec::new(),
             transfers: transfers::Transfers::default(),
             params: params::ParamJobs::default(),
+            logs: logs::LogJobs::default(),
+            paused: std::collections::BTreeSet::new(),
             texts: VecDeque::new(),
             outbound: VecDeque::new(),
             events: VecDeque::new(),
@@ -378,6 +414,9 @@ impl Hub {
         self.presence.link_down();
         let mut ended = self.transfers.drain_ids();
         ended.extend(self.params.drain_ids());
+        ended.extend(self.logs.drain_ids());
+        // A new connection asks for telemetry afresh.
+        self.paused.clear();
         for id in ended
             .into_iter()
             .chain(std::mem::take(&mut self.jobs).into_iter().map(|job| job.id))
@@ -393,7 +432,7 @@ impl Hub {
 
     /// Requests still waiting for their outcome.
     pub fn pending(&self) -> usize {
-        self.jobs.len() + self.transfers.len() + self.params.len()
+        self.jobs.len() + self.transfers.len() + self.params.len() + self.logs.len()
     }
 
     /// The vehicle a request without a target goes to: the autopilot with the lowest
@@ -429,6 +468,19 @@ impl Hub {
                 .begin(now_us, id, target, seen.autopilot, &request.action)
             {
                 Ok(out) => self.outbound.extend(out),
+                Err(reason) => refuse(self, reason),
+            }
+            return;
+        }
+        if logs::handles(&request.action) {
+            match self
+                .logs
+                .begin(now_us, id, target, seen.armed, &request.action)
+            {
+                Ok(out) => {
+                    self.outbound.extend(out);
+                    self.pause_telemetry(id);
+                }
                 Err(reason) => refuse(self, reason),
             }
             return;
@@ -478,6 +530,9 @@ impl Hub {
         self.take_transfers(out, events);
         let (out, events) = self.params.on_message(now_us, header, message);
         self.take_transfers(out, events);
+        let (out, events) = self.logs.on_message(now_us, header, message);
+        self.take_transfers(out, events);
+        self.resume_telemetry();
         for index in 0..self.jobs.len() {
             let Some(running) = self.jobs[index].running.as_mut() else {
                 continue;
@@ -497,8 +552,11 @@ impl Hub {
         self.take_transfers(out, events);
         let (out, events) = self.params.tick(now_us);
         self.take_transfers(out, events);
+        let (out, events) = self.logs.tick(now_us);
+        self.take_transfers(out, events);
+        self.resume_telemetry();
         if self.link_up {
-            let requests = self.presence.tick(now_us, &self.vehicles);
+            let requests = self.presence.tick(now_us, &self.vehicles, &self.paused);
             self.outbound
                 .extend(requests.into_iter().map(|message| Outbound {
                     message,
@@ -531,8 +589,53 @@ impl Hub {
         self.events.extend(events);
     }
 
-    /// Ends request `id` now with `outcome` (e.g. its frame could not be written).
+    /// A log download is about to take the link: the telemetry streams this ground station
+    /// asked the vehicle for are stopped meanwhile (they would share the radio with it), and
+    /// the operator is told.
+    fn pause_telemetry(&mut self, id: RequestId) {
+        let downloading: Vec<u8> = self.logs.downloading().collect();
+        for system_id in downloading {
+            if self.paused.contains(&system_id) || !self.presence.asked_system(system_id) {
+                continue;
+            }
+            self.paused.insert(system_id);
+            self.outbound.push_back(Outbound {
+                message: outgoing::stop_telemetry(system_id),
+                request: Some(id),
+            });
+            self.events.push_back(ServiceEvent::Step {
+                id,
+                step: "telemetry streams paused while the log downloads".to_owned(),
+            });
+        }
+    }
+
+    /// Streams paused for a download that ended are asked for again (by the presence's next
+    /// tick, which sees the system as never asked).
+    fn resume_telemetry(&mut self) {
+        let downloading: std::collections::BTreeSet<u8> = self.logs.downloading().collect();
+        let done: Vec<u8> = self
+            .paused
+            .iter()
+            .copied()
+            .filter(|system_id| !downloading.contains(system_id))
+            .collect();
+        for system_id in done {
+            self.paused.remove(&system_id);
+            self.presence.forget_system(system_id);
+        }
+    }
+
+    /// Ends request `id` now with `outcome` (e.g. its frame could not be written, or the
+    /// operator cancelled it).
     pub fn abandon(&mut self, id: RequestId, outcome: Outcome) {
+        if let Some(stop) = self.logs.remove(id) {
+            self.outbound.extend(stop);
+            self.resume_telemetry();
+            self.events
+                .push_back(ServiceEvent::Finished { id, outcome });
+            return;
+        }
         if self.transfers.remove(id) || self.params.remove(id) {
             self.events
                 .push_back(ServiceEvent::Finished { id, outcome });

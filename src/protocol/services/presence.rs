@@ -52,6 +52,16 @@ impl Presence {
         self.asked_systems.clear();
     }
 
+    /// Whether this ground station asked `system_id` for telemetry.
+    pub fn asked_system(&self, system_id: u8) -> bool {
+        self.asked_systems.contains(&system_id)
+    }
+
+    /// `system_id`'s telemetry is asked for again at the next tick.
+    pub fn forget_system(&mut self, system_id: u8) {
+        self.asked_systems.remove(&system_id);
+    }
+
     pub fn link_down(&mut self) {
         self.next_heartbeat_us = None;
     }
@@ -61,6 +71,7 @@ impl Presence {
         &mut self,
         now_us: u64,
         vehicles: &BTreeMap<Target, SeenVehicle>,
+        paused: &BTreeSet<u8>,
     ) -> Vec<MavMessage> {
         let mut out = Vec::new();
         if !self.act_as_gcs {
@@ -81,6 +92,7 @@ impl Presence {
         for (target, seen) in vehicles {
             if !self.ask_telemetry
                 || seen.autopilot != apm::MavAutopilot::MAV_AUTOPILOT_ARDUPILOTMEGA
+                || paused.contains(&target.system_id)
             {
                 continue;
             }

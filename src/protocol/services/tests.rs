@@ -716,3 +716,5 @@ fn an_upload_refused_with_no_space_after_boot_starts_again_a_few_times_then_is_r
         ServiceEvent::Step { step, .. } if step.contains("NO_SPACE") && step.contains("5 of 5")
     )));
 }
+
+mod logs;
