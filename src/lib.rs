@@ -11,6 +11,7 @@ pub mod capture;
 pub mod cli;
 pub mod link;
 pub mod mission;
+pub mod onboard;
 pub mod params;
 pub mod privacy;
 pub mod protocol;

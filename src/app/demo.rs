@@ -28,6 +28,7 @@ impl DemoVehicle {
                     seed: 1,
                     duration: None,
                     demo_pilot: true,
+                    logs_dir: None,
                 };
                 let result = sim::run_on_pty(
                     &options,

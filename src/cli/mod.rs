@@ -1,5 +1,6 @@
 //! The command line: `airlock [--demo]` opens the window; subcommands use the engine headless.
 
+mod logs;
 mod params;
 pub mod steps;
 
@@ -73,6 +74,10 @@ pub enum Command {
         /// come by the list).
         #[arg(long)]
         no_ftp: bool,
+        /// Keep the vehicle's onboard logs as files in this folder too (`00000001.BIN`…, as
+        /// ArduPilot's `logs/`).
+        #[arg(long)]
+        logs_dir: Option<PathBuf>,
     },
     /// Record one flight from a serial port, headless; Ctrl-C closes it cleanly.
     Record {
@@ -134,6 +139,11 @@ pub enum Command {
     Params {
         #[command(subcommand)]
         action: params::ParamsAction,
+    },
+    /// The vehicle's onboard logs: list, pull to the local disk, erase.
+    Logs {
+        #[command(subcommand)]
+        action: logs::LogsAction,
     },
     /// List the flights in the data folder, newest first.
     Flights {
@@ -417,6 +427,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             seed,
             idle,
             no_ftp,
+            logs_dir,
         } => {
             for (name, rate) in [("noise", noise), ("corrupt", corrupt), ("drop", drop)] {
                 if !(0.0..=1.0).contains(rate) {
@@ -434,6 +445,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 seed: *seed,
                 duration: seconds(*duration)?,
                 demo_pilot: !idle,
+                logs_dir: logs_dir.clone(),
             };
             let stop = stop_on_signals()?;
             let result = sim::run_on_pty(
@@ -517,6 +529,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         }
         Command::Mission { action } => run_mission(cli, action),
         Command::Params { action } => params::run(cli, action),
+        Command::Logs { action } => logs::run(cli, action),
         Command::Info { path, json } => {
             let summary = review::summarize(path)?;
             let mut stdout = std::io::stdout().lock();

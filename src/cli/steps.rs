@@ -220,7 +220,9 @@ impl<'a> Runner<'a> {
                 SessionEvent::Service(
                     event @ (ServiceEvent::Mission { .. }
                     | ServiceEvent::Params { .. }
-                    | ServiceEvent::ParamValue { .. }),
+                    | ServiceEvent::ParamValue { .. }
+                    | ServiceEvent::Logs { .. }
+                    | ServiceEvent::LogData { .. }),
                 ) => self.collected.push(event),
                 // What a request is doing, for the operator (e.g. why a fetch uses the list).
                 SessionEvent::Service(ServiceEvent::Step { step, .. }) => eprintln!("  {step}"),
@@ -291,17 +293,61 @@ impl<'a> Runner<'a> {
         action: Action,
     ) -> anyhow::Result<(Outcome, Vec<ServiceEvent>)> {
         let (id, outcome) = self.request_id(action)?;
+        Ok((outcome, self.take_collected(id)))
+    }
+
+    /// What request `id` brought so far, taken out of what was collected.
+    fn take_collected(&mut self, id: RequestId) -> Vec<ServiceEvent> {
         let of_id = |event: &ServiceEvent| match event {
             ServiceEvent::Mission { id: of, .. }
             | ServiceEvent::Params { id: of, .. }
-            | ServiceEvent::ParamValue { id: of, .. } => *of == id,
+            | ServiceEvent::ParamValue { id: of, .. }
+            | ServiceEvent::Logs { id: of, .. }
+            | ServiceEvent::LogData { id: of, .. } => *of == id,
             _ => false,
         };
         let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.collected)
             .into_iter()
             .partition(of_id);
         self.collected = others;
-        Ok((outcome, mine))
+        mine
+    }
+
+    /// Runs a request to its outcome, handing what it brings to `on` as it comes (a log's
+    /// bytes go to disk while it downloads).
+    pub fn request_streaming(
+        &mut self,
+        action: Action,
+        on: &mut dyn FnMut(ServiceEvent) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Outcome> {
+        self.wait_for_vehicle()?;
+        let id = self.session.request(Request {
+            target: self.target.or(self.vehicle.followed()),
+            action,
+        });
+        loop {
+            for event in self.take_collected(id) {
+                on(event)?;
+            }
+            if let Some(index) = self.outcomes.iter().position(|(done, _)| *done == id) {
+                return Ok(self.outcomes.remove(index).1);
+            }
+            self.pump(Duration::from_millis(100))?;
+        }
+    }
+
+    /// What is known of the vehicle the waits watch.
+    pub fn vehicle(&self) -> &VehicleState {
+        &self.vehicle
+    }
+
+    /// Waits for a heartbeat newer than the last one seen (the vehicle is back after the link
+    /// was lost).
+    pub fn wait_for_fresh_heartbeat(&mut self) -> anyhow::Result<()> {
+        let since = self.last_heartbeat();
+        self.wait_for("the vehicle's heartbeat", &|vehicle| {
+            heard_since(vehicle, since).map(drop)
+        })
     }
 
     /// Prints a line of output.

@@ -10,6 +10,7 @@
 mod auto;
 mod commands;
 pub mod ftp;
+pub mod logs;
 mod mission;
 pub mod model;
 pub mod params;
@@ -84,6 +85,10 @@ pub struct SimVehicle {
     /// ArduCopter's parameters, kept for the simulator's run (across reboots).
     pub params: params::SimParams,
     ftp: ftp::FtpServer,
+    /// The onboard logs and their transfer.
+    pub logs: logs::SimLogs,
+    /// Bytes the link can take now (log data is paced by it, as ArduPilot's is by its buffer).
+    link_room: usize,
     /// Where FTP answers go: the ground station that asked last.
     ftp_peer: crate::protocol::services::Target,
     /// Frames received from the ground station, by message name.
@@ -115,6 +120,8 @@ impl SimVehicle {
             missions,
             params: params::SimParams::ardupilot(),
             ftp: ftp::FtpServer::default(),
+            logs: logs::SimLogs::new(),
+            link_room: usize::MAX,
             ftp_peer: crate::protocol::services::Target {
                 system_id: 255,
                 component_id: 190,
@@ -231,6 +238,7 @@ impl SimVehicle {
         messages.extend(self.texts());
         messages.extend(self.missions.tick(now_s));
         messages.extend(self.params.tick(now_s));
+        messages.extend(self.logs.tick(now_s, &self.model, self.link_room));
         let peer = self.ftp_peer;
         messages.extend(
             self.ftp
@@ -318,6 +326,12 @@ impl SimVehicle {
         self.receive(&bytes);
     }
 
+    /// How many bytes the link can take now: log data waits for room rather than crowd out
+    /// the rest (or be dropped by a full radio).
+    pub fn set_link_room(&mut self, bytes: usize) {
+        self.link_room = bytes;
+    }
+
     /// Takes bytes from the ground station; returns bytes to answer with.
     pub fn receive(&mut self, data: &[u8]) -> Vec<u8> {
         if self.rebooting() {
@@ -341,6 +355,10 @@ impl SimVehicle {
         for (header, message) in messages {
             let from = (header.system_id, header.component_id);
             if let Some(answers) = self.params.answer(self.now_s, &message) {
+                replies.extend(answers);
+                continue;
+            }
+            if let Some(answers) = self.logs.answer(self.model.armed, &message) {
                 replies.extend(answers);
                 continue;
             }
@@ -374,6 +392,8 @@ pub struct PtyOptions {
     /// The demo pilot flies the vehicle until a ground station commands it; off, the vehicle
     /// waits on the ground for commands.
     pub demo_pilot: bool,
+    /// Keep the onboard logs as files in this folder too.
+    pub logs_dir: Option<std::path::PathBuf>,
 }
 
 /// Most bytes queued for the pacing; beyond that the oldest are dropped, as a radio would.
@@ -400,6 +420,9 @@ pub fn run_on_pty(
     if !options.demo_pilot {
         vehicle.idle();
     }
+    if let Some(dir) = &options.logs_dir {
+        vehicle.logs.keep_in(dir.clone())?;
+    }
     let started = Instant::now();
     let bytes_per_s = f64::from(options.baud) / 10.0;
     let mut queue: VecDeque<u8> = VecDeque::new();
@@ -414,6 +437,8 @@ pub fn run_on_pty(
             .is_none_or(|limit| started.elapsed() < limit)
     {
         let now_s = started.elapsed().as_secs_f64();
+        // Log data keeps at most a fifth of a second of link queued.
+        vehicle.set_link_room(((bytes_per_s * 0.2) as usize).saturating_sub(queue.len()));
         queue.extend(vehicle.tick(now_s));
         match master.read(&mut buf) {
             Ok(count) if count > 0 => queue.extend(vehicle.receive(&buf[..count])),
