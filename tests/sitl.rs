@@ -609,3 +609,140 @@ fn params_set_integer_float_and_bitmask_read_back_by_pymavlink_and_load_dry_run_
         assert_eq!(theirs["RTL_ALT"].0, 2500.0, "a dry run writes nothing");
     }
 }
+
+/// `airlock logs ARGS…` on the SITL's link.
+fn airlock_logs(sitl: &Sitl, args: &[&str]) -> Command {
+    let mut command = Command::new(AIRLOCK);
+    command
+        .arg("logs")
+        .args(args)
+        .args(["--baud", "57600", "--port"])
+        .arg(sitl.gcs())
+        .env("AIRLOCK_DATA_DIR", sitl.dir.path().join("data"));
+    command
+}
+
+/// Makes the autopilot write a log: it logs while disarmed for `seconds` (LOG_DISARMED), then
+/// stops; the log is left a few seconds to settle. Its path in SITL's own log folder.
+fn sitl_writes_a_log(sitl: &Sitl, seconds: u64) -> PathBuf {
+    for (value, wait) in [("1", seconds), ("0", 4)] {
+        let out = airlock_params(sitl, &["set", "LOG_DISARMED", value]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::thread::sleep(Duration::from_secs(wait));
+    }
+    let log = sitl.dir.path().join("sitl/logs/00000001.BIN");
+    assert!(log.is_file(), "SITL wrote no log");
+    log
+}
+
+/// The one file in `dir`.
+fn only_file(dir: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+fn logs_get_latest_is_byte_identical(loss: f64) {
+    let Some(bundle) = bundle() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sitl = Sitl::start(&bundle, loss);
+    let log = sitl_writes_a_log(&sitl, 3);
+    let out_dir = sitl.dir.path().join("out");
+    let out = common::output_within(
+        &mut airlock_logs(&sitl, &["get", "latest", "-o", out_dir.to_str().unwrap()]),
+        PROCESS_LIMIT,
+    );
+    let stdout = text(&out.stdout);
+    println!("{stdout}{}", text(&out.stderr));
+    assert!(out.status.success());
+    let got = only_file(&out_dir);
+    let (ours, theirs) = (std::fs::read(&got).unwrap(), std::fs::read(&log).unwrap());
+    assert!(
+        ours == theirs,
+        "{} bytes pulled, {} in SITL's folder",
+        ours.len(),
+        theirs.len()
+    );
+    println!("byte-identical to {}: {} bytes", log.display(), ours.len());
+}
+
+#[test]
+fn logs_get_latest_is_byte_identical_over_a_clean_radio() {
+    logs_get_latest_is_byte_identical(0.0);
+}
+
+#[test]
+fn logs_get_latest_is_byte_identical_over_a_radio_losing_2_percent() {
+    logs_get_latest_is_byte_identical(0.02);
+}
+
+/// A pull cut mid-way (the process killed: the link gone without a goodbye) resumes from what
+/// is on disk and completes identical; erase then leaves an empty list.
+#[test]
+fn a_cut_pull_resumes_identical_and_erase_leaves_an_empty_list() {
+    let Some(bundle) = bundle() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sitl = Sitl::start(&bundle, 0.0);
+    let log = sitl_writes_a_log(&sitl, 3);
+    let size = std::fs::metadata(&log).unwrap().len();
+    let parts = sitl
+        .dir
+        .path()
+        .join("data/onboard-logs/sys1-ardupilotmega-quadrotor");
+    let held = || -> u64 {
+        let Ok(entries) = std::fs::read_dir(&parts) else {
+            return 0;
+        };
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".part.ranges"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| serde_json::from_str::<Vec<(u64, u64)>>(&t).ok())
+            .map(|ranges| ranges.iter().map(|(a, b)| b - a).sum::<u64>())
+            .sum()
+    };
+    let mut first = airlock_logs(&sitl, &["get", "latest"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while held() < size / 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = first.kill();
+    let _ = first.wait();
+    let cut_at = held();
+    assert!(cut_at >= size / 3 && cut_at < size, "{cut_at} of {size}");
+
+    let out_dir = sitl.dir.path().join("out");
+    let out = common::output_within(
+        &mut airlock_logs(&sitl, &["get", "latest", "-o", out_dir.to_str().unwrap()]),
+        PROCESS_LIMIT,
+    );
+    let stdout = text(&out.stdout);
+    println!(
+        "cut at {cut_at} of {size} bytes\n{stdout}{}",
+        text(&out.stderr)
+    );
+    assert!(out.status.success());
+    assert!(
+        stdout.contains(&format!(
+            "resuming: {cut_at} of {size} bytes already on disk"
+        )),
+        "{stdout}"
+    );
+    let got = only_file(&out_dir);
+    assert!(std::fs::read(&got).unwrap() == std::fs::read(&log).unwrap());
+
+    let out = common::output_within(&mut airlock_logs(&sitl, &["erase"]), PROCESS_LIMIT);
+    println!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success());
+    let out = common::output_within(&mut airlock_logs(&sitl, &["list", "--json"]), PROCESS_LIMIT);
+    assert!(out.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed, serde_json::json!([]));
+}

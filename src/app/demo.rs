@@ -15,6 +15,20 @@ pub struct DemoVehicle {
 impl DemoVehicle {
     /// Starts the simulator and waits (briefly) for its device path.
     pub fn start(baud: u32) -> anyhow::Result<Self> {
+        Self::start_with(baud, true, None)
+    }
+
+    /// A simulator that waits on the ground (no demo flight), keeping its onboard logs as
+    /// files in `logs_dir` too.
+    pub fn on_ground(baud: u32, logs_dir: std::path::PathBuf) -> anyhow::Result<Self> {
+        Self::start_with(baud, false, Some(logs_dir))
+    }
+
+    fn start_with(
+        baud: u32,
+        demo_pilot: bool,
+        logs_dir: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
         use std::sync::atomic::{AtomicBool, Ordering};
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let (path_tx, path_rx) = crossbeam_channel::bounded(1);
@@ -27,8 +41,8 @@ impl DemoVehicle {
                     faults: sim::Faults::default(),
                     seed: 1,
                     duration: None,
-                    demo_pilot: true,
-                    logs_dir: None,
+                    demo_pilot,
+                    logs_dir,
                 };
                 let result = sim::run_on_pty(
                     &options,

@@ -175,6 +175,7 @@ impl AirlockApp {
                 self.view.requests.apply(&event);
                 self.plan_service_event(&event);
                 self.params_service_event(&event);
+                self.logs_service_event(&event);
             }
             SessionEvent::Closed(_) => {
                 self.view.session_running = false;

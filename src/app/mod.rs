@@ -6,6 +6,7 @@
 
 mod demo;
 mod live;
+mod logs;
 mod params;
 mod plan;
 mod review;
@@ -83,6 +84,8 @@ pub struct AirlockApp {
     review_generation: u64,
     /// The plan view's transfers with the vehicle.
     plan_transfers: plan::PlanTransfers,
+    /// The logs tab's requests and downloads.
+    log_work: logs::LogWork,
     /// How many of the review's mission snapshots the shown plan holds.
     review_missions_shown: Option<usize>,
     /// Helper threads' reports (opening, dialogs, library, exports).
@@ -125,6 +128,7 @@ impl AirlockApp {
             detail_pending: None,
             review_generation: 0,
             plan_transfers: Default::default(),
+            log_work: Default::default(),
             review_missions_shown: None,
             background: crossbeam_channel::unbounded(),
             ctx: ctx.clone(),
@@ -279,6 +283,7 @@ impl AirlockApp {
             }
             UiAction::Plan(action) => self.plan_action(action),
             UiAction::Params(action) => self.params_action(action),
+            UiAction::Logs(action) => self.logs_action(action),
             UiAction::FollowVehicle(target) => self.follow_vehicle(target),
             UiAction::OpenFolder(dir) => {
                 if let Err(error) = std::process::Command::new("xdg-open").arg(&dir).spawn() {

@@ -63,6 +63,10 @@ pub(super) enum Background {
     ParamsStatus(String),
     /// Parameter documentation read from a local metadata file.
     ParamDocs(Result<Box<crate::params::meta::ParamDocs>, String>),
+    /// A log's file is open: the byte ranges already on disk.
+    LogOpened(u16, Vec<(u32, u32)>),
+    /// A log's download ended: complete (in words), or why not.
+    LogKept(u16, Result<String, String>),
 }
 
 /// What a file dialog was for.
@@ -245,6 +249,8 @@ impl AirlockApp {
                 | Background::ParamsOfFlight(..)
                 | Background::ParamsStatus(_)
                 | Background::ParamDocs(_)) => self.params_background(report),
+                Background::LogOpened(log_id, have) => self.log_opened(log_id, have),
+                Background::LogKept(log_id, report) => self.log_kept(log_id, report),
                 Background::Library(entries) => {
                     let mut facts: std::collections::HashMap<PathBuf, FlightFacts> = self
                         .view

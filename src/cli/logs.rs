@@ -51,6 +51,7 @@ pub fn run(cli: &Cli, action: &LogsAction) -> anyhow::Result<()> {
     let root = onboard::root_beside(&super::flights_dir(cli.data_dir.as_deref())?);
     match action {
         LogsAction::List { link, json } => with_vehicle(cli, link, false, |runner| {
+            runner.flight_line_on_stderr = *json;
             let entries = list(runner)?;
             let vehicle = vehicle_key(runner);
             if *json {

@@ -158,6 +158,8 @@ pub struct Runner<'a> {
     collected: Vec<ServiceEvent>,
     /// The flight folder the session records into.
     pub flight_dir: Option<std::path::PathBuf>,
+    /// "recording to …" goes to stderr (standard output is one JSON document).
+    pub flight_line_on_stderr: bool,
     out: &'a mut dyn FnMut(&str),
 }
 
@@ -182,6 +184,7 @@ impl<'a> Runner<'a> {
             outcomes: Vec::new(),
             collected: Vec::new(),
             flight_dir: None,
+            flight_line_on_stderr: false,
             out,
         }
     }
@@ -196,7 +199,12 @@ impl<'a> Runner<'a> {
             };
             match event {
                 SessionEvent::FlightStarted(dir) => {
-                    (self.out)(&format!("recording to {}", dir.display()));
+                    let line = format!("recording to {}", dir.display());
+                    if self.flight_line_on_stderr {
+                        eprintln!("{line}");
+                    } else {
+                        (self.out)(&line);
+                    }
                     self.flight_dir = Some(dir);
                 }
                 SessionEvent::Message {

@@ -93,6 +93,8 @@ pub enum SessionEvent {
 pub enum Command {
     /// Ask the vehicle for something; the outcome comes back as a [`SessionEvent::Service`].
     Request(RequestId, Request),
+    /// Stop a request (a log download): it ends `Cancelled`.
+    Cancel(RequestId),
 }
 
 /// The way into a running worker: closed (set to `None`) by the worker when it ends, under the
@@ -191,6 +193,15 @@ impl SessionHandle {
         id
     }
 
+    /// Stops request `id` if it is still running (its outcome says `Cancelled`).
+    pub fn cancel(&self, id: RequestId) {
+        if let Ok(gate) = self.commands.lock() {
+            if let Some(commands) = gate.as_ref() {
+                let _ = commands.send(Command::Cancel(id));
+            }
+        }
+    }
+
     /// Asks the session to close its flight and stop; does not wait.
     pub fn request_stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -215,8 +226,10 @@ fn close_gate(
     let closed = gate.lock().map(|mut gate| gate.take());
     drop(closed);
     for command in queued.try_iter() {
-        let Command::Request(id, _) = command;
-        let _ = events.send(not_sent(id, reason));
+        // A cancel of a request that ended with the session needs no answer.
+        if let Command::Request(id, _) = command {
+            let _ = events.send(not_sent(id, reason));
+        }
     }
 }
 

@@ -431,6 +431,10 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 self.hub.submit(now_us, id, request);
                 self.pump();
             }
+            Command::Cancel(id) => {
+                self.hub.abandon(id, Outcome::Cancelled);
+                self.pump();
+            }
         }
     }
 

@@ -10,6 +10,7 @@ pub mod fly;
 pub mod inspector;
 pub mod library;
 pub mod link;
+pub mod logs;
 pub mod map;
 pub mod messages;
 pub mod params;
@@ -71,6 +72,7 @@ pub enum UiAction {
     Plan(plan::PlanAction),
     /// A file or vehicle operation of the parameters view.
     Params(params::ParamsAction),
+    Logs(logs::LogsAction),
 }
 
 /// Everything the live screens show, kept by the app from session events.
@@ -114,6 +116,8 @@ pub struct LiveView {
     pub vehicle_params: crate::params::ParamSet,
     /// The last fetch in words ("1354 of 1354 by ftp").
     pub params_fetch: Option<String>,
+    /// The vehicle's onboard logs and their downloads.
+    pub logs: logs::LogsView,
     /// The last write of each parameter: the value the vehicle confirmed, or why not.
     pub param_results: std::collections::BTreeMap<String, Result<f64, String>>,
 }
@@ -142,6 +146,7 @@ impl Default for LiveView {
             vehicle_plan: Default::default(),
             vehicle_params: Default::default(),
             params_fetch: None,
+            logs: Default::default(),
             param_results: Default::default(),
         }
     }
@@ -154,6 +159,7 @@ pub enum SideTab {
     Inspector,
     Plan,
     Params,
+    Logs,
     Link,
     Privacy,
 }
@@ -306,6 +312,7 @@ pub struct UiState {
     /// The plan being edited.
     pub plan: plan::PlanState,
     pub params: params::ParamsState,
+    pub logs: logs::LogsState,
 }
 
 /// What the app lends the screen for a frame besides the view: ports and map tiles.
@@ -394,6 +401,7 @@ pub fn live_screen(
                 ui.selectable_value(&mut settings.side_tab, SideTab::Inspector, "Inspector");
                 ui.selectable_value(&mut settings.side_tab, SideTab::Plan, "Plan");
                 ui.selectable_value(&mut settings.side_tab, SideTab::Params, "Params");
+                ui.selectable_value(&mut settings.side_tab, SideTab::Logs, "Logs");
                 ui.selectable_value(&mut settings.side_tab, SideTab::Link, "Link");
                 if ui
                     .selectable_value(&mut settings.side_tab, SideTab::Privacy, "Privacy")
@@ -411,6 +419,7 @@ pub fn live_screen(
                         .show(ui, |ui| plan::panel(ui, view, &mut state.plan, actions));
                 }
                 SideTab::Params => params::panel(ui, view, &mut state.params, settings, actions),
+                SideTab::Logs => logs::panel(ui, view, &mut state.logs, actions),
                 SideTab::Link => link::panel(ui, view),
                 SideTab::Privacy => privacy::panel(ui, view, actions),
             }

@@ -239,6 +239,8 @@ pub enum Outcome {
     NotSent {
         reason: String,
     },
+    /// The operator stopped it.
+    Cancelled,
 }
 
 impl Outcome {
@@ -267,6 +269,7 @@ impl std::fmt::Display for Outcome {
             }
             Self::LinkLost { reason } => write!(f, "link lost: {reason}"),
             Self::NotSent { reason } => write!(f, "not sent: {reason}"),
+            Self::Cancelled => f.write_str("cancelled"),
         }
     }
 }
