@@ -129,6 +129,31 @@ fn list_pull_find_on_disk_refuse_while_armed_and_erase() {
         records.iter().map(|r| r.log_id).collect::<Vec<_>>(),
         vec![1, 2]
     );
+    // The library says which flights pulled onboard logs.
+    let out = common::output_within(
+        Command::new(AIRLOCK)
+            .args(["flights", "--json"])
+            .env("AIRLOCK_DATA_DIR", &data),
+        std::time::Duration::from_secs(60),
+    );
+    let flights: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts: Vec<(String, u64)> = flights
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["dir"].as_str().unwrap().to_owned(),
+                f["onboard_logs"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(counts.contains(&(flight.to_owned(), 2)), "{counts:?}");
+    assert_eq!(
+        counts.iter().filter(|(_, n)| *n > 0).count(),
+        1,
+        "{counts:?}"
+    );
 
     // Pulled again: found on disk, nothing downloaded; the list says so.
     let out = airlock(&device, &data, &["logs", "get", "1"]);

@@ -21,6 +21,8 @@ pub struct FlightEntry {
     pub recording: bool,
     /// The metadata could not be read.
     pub problem: Option<String>,
+    /// Onboard logs of the vehicle pulled during this flight (its `onboard-logs.json`).
+    pub onboard_logs: usize,
 }
 
 fn folder_size(dir: &Path) -> u64 {
@@ -42,6 +44,7 @@ fn entry(dir: PathBuf) -> FlightEntry {
         let _ = super::summarize(&dir);
     }
     let size_bytes = folder_size(&dir);
+    let onboard_logs = crate::onboard::pulled_during(&dir).len();
     match FlightMeta::load(&dir) {
         Ok(meta) => FlightEntry {
             started_us: meta.started_us,
@@ -59,6 +62,7 @@ fn entry(dir: PathBuf) -> FlightEntry {
             recording,
             problem: None,
             size_bytes,
+            onboard_logs,
             dir,
         },
         Err(error) => FlightEntry {
@@ -70,6 +74,7 @@ fn entry(dir: PathBuf) -> FlightEntry {
             recording,
             problem: Some(error.to_string()),
             size_bytes,
+            onboard_logs,
             dir,
         },
     }

@@ -265,16 +265,27 @@ fn library_row(
         }
     }
     ui.label(bytes_text(entry.size_bytes));
-    let mark = if entry.recording {
-        RichText::new("recording").color(theme::GOOD)
+    let (state_word, color) = if entry.recording {
+        ("recording", theme::GOOD)
     } else if entry.recovered {
-        RichText::new("recovered").color(theme::WARN)
+        ("recovered", theme::WARN)
     } else {
-        RichText::new("")
+        ("", ui.visuals().text_color())
     };
-    ui.label(mark).on_hover_text(
+    let logs_word = match entry.onboard_logs {
+        0 => String::new(),
+        1 => "1 onboard log".to_owned(),
+        n => format!("{n} onboard logs"),
+    };
+    let words = [state_word, logs_word.as_str()]
+        .into_iter()
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ");
+    ui.label(RichText::new(words).color(color)).on_hover_text(
         "Recovered: the recorder stopped without closing this flight (crash or power loss); \
-         its metadata was rebuilt from the raw capture.",
+         its metadata was rebuilt from the raw capture. Onboard logs: the vehicle's own logs \
+         pulled during this flight (kept in the data folder's onboard-logs).",
     );
     ui.horizontal(|ui| {
         if ui.button("Open").clicked() {

@@ -291,10 +291,18 @@ impl Listing {
         )
     }
 
-    /// Every entry, once the vehicle has listed them all.
+    /// Every entry with bytes in it, once the vehicle has listed them all. ArduPilot goes on
+    /// listing an erased log's number, with size 0 and no time, until it writes a new log:
+    /// there is nothing in it to pull, and after an erase it is not a log left behind.
     fn complete(&self) -> Option<Vec<LogEntry>> {
         let count = self.count?;
-        (self.entries.len() >= usize::from(count)).then(|| self.entries.values().copied().collect())
+        (self.entries.len() >= usize::from(count)).then(|| {
+            self.entries
+                .values()
+                .filter(|entry| entry.size > 0)
+                .copied()
+                .collect()
+        })
     }
 
     fn on_entry(&mut self, now_us: u64, entry: &apm::LOG_ENTRY_DATA) {

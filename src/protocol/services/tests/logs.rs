@@ -109,7 +109,8 @@ impl Logger {
                 self.sending = Some((request.id, request.ofs, remaining));
             }
             MavMessage::LOG_REQUEST_END(_) => self.sending = None,
-            MavMessage::LOG_ERASE(_) => self.files.clear(),
+            // As ArduPilot 4.7 SITL does: the numbers stay listed, empty.
+            MavMessage::LOG_ERASE(_) => self.files.iter_mut().for_each(Vec::clear),
             _ => {}
         }
     }
@@ -561,7 +562,7 @@ fn erase_is_confirmed_by_an_empty_list_and_an_empty_vehicle_lists_nothing() {
         30_000_000,
     );
     assert_eq!(rig.outcome(1), Outcome::Accepted);
-    assert!(logger.files.is_empty());
+    assert!(logger.files.iter().all(Vec::is_empty));
     rig.submit(2, Action::ListLogs);
     run(
         &mut rig,
@@ -574,6 +575,22 @@ fn erase_is_confirmed_by_an_empty_list_and_an_empty_vehicle_lists_nothing() {
     assert_eq!(rig.outcome(2), Outcome::Accepted);
     assert!(rig.events.contains(&ServiceEvent::Logs {
         id: 2,
+        entries: Vec::new()
+    }));
+    // A vehicle that never logged answers with entry 0 of 0.
+    let mut empty = Logger::new(Vec::new());
+    let mut rig = Rig::new();
+    rig.submit(3, Action::ListLogs);
+    run(
+        &mut rig,
+        &mut empty,
+        3,
+        &mut Weather::clear(),
+        &mut no_loss,
+        30_000_000,
+    );
+    assert!(rig.events.contains(&ServiceEvent::Logs {
+        id: 3,
         entries: Vec::new()
     }));
 }
