@@ -57,7 +57,7 @@ fn list_download_one_with_progress_and_see_it_on_disk() {
         .unwrap();
     assert_eq!((progress.log_id, progress.size), (2, 262_187));
     run_until_within(&mut harness, "log 2 kept", Duration::from_secs(90), |h| {
-        shows(h, "log 2 kept, sha256")
+        shows(h, "log 2 kept (262187 bytes), SHA-256 ")
     });
     assert!(
         harness.query_by_label("kept").is_some(),
@@ -74,6 +74,12 @@ fn list_download_one_with_progress_and_see_it_on_disk() {
     assert!(
         std::fs::read(&kept).unwrap() == std::fs::read(vehicle_logs.join("00000002.BIN")).unwrap()
     );
+
+    // Asked again, it is found on disk and not pulled twice.
+    harness.get_by_label("Download selected").click();
+    run_until(&mut harness, "found on disk", |h| {
+        shows(h, "log 2: already on disk")
+    });
 
     // Erase asks first, naming what is not on this disk.
     harness.get_by_label("Erase all…").click();

@@ -105,16 +105,20 @@ impl AirlockApp {
             self.view.logs.download = None;
             return;
         };
-        let Some(entry) = self
+        let Some(row) = self
             .view
             .logs
             .rows
             .as_ref()
             .and_then(|rows| rows.iter().find(|row| row.entry.id == id))
-            .map(|row| row.entry)
         else {
             return self.start_next_log();
         };
+        if matches!(row.on_disk, onboard::OnDisk::Complete(_)) {
+            self.view.logs.status = Some(format!("log {id}: already on disk"));
+            return self.start_next_log();
+        }
+        let entry = row.entry;
         let root = self.logs_root();
         let vehicle = self.vehicle_key();
         let (writer, orders) = crossbeam_channel::unbounded::<Write>();
@@ -156,7 +160,12 @@ impl AirlockApp {
                             None => part
                                 .finish(flight.as_deref())
                                 .map(|record| {
-                                    format!("log {} kept, sha256 {}", record.log_id, record.sha256)
+                                    format!(
+                                        "log {} kept ({} bytes), SHA-256 {}…",
+                                        record.log_id,
+                                        record.size,
+                                        &record.sha256[..12.min(record.sha256.len())]
+                                    )
                                 })
                                 .map_err(|error| format!("{error:#}")),
                         };
@@ -247,7 +256,7 @@ impl AirlockApp {
     fn refresh_on_disk(&mut self) {
         let root = self.logs_root();
         let vehicle = self.vehicle_key();
-        self.view.logs.folder = Some(root.join(&vehicle));
+        self.view.logs.folder = Some(root.join(&vehicle)).filter(|dir| dir.is_dir());
         if let Some(rows) = &mut self.view.logs.rows {
             for row in rows {
                 row.on_disk = onboard::on_disk(&root, &vehicle, &row.entry);

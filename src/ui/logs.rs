@@ -50,7 +50,7 @@ pub struct LogsView {
     pub download: Option<LogProgress>,
     /// The last thing that happened, in words.
     pub status: Option<String>,
-    /// Where this vehicle's logs are kept.
+    /// Where this vehicle's logs are kept, once it exists.
     pub folder: Option<PathBuf>,
     /// A request (list, erase) is running.
     pub busy: bool,
@@ -136,7 +136,7 @@ pub fn panel(
         }
         if let Some(folder) = &logs.folder {
             if ui
-                .add_enabled(folder.is_dir(), egui::Button::new("Open folder"))
+                .button("Open folder")
                 .on_hover_text(folder.display().to_string())
                 .clicked()
             {
