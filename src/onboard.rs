@@ -9,7 +9,7 @@
 //! the log was pulled during lists it in its `onboard-logs.json`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -304,13 +304,14 @@ fn add_to_flight(flight_dir: &Path, record: &LogRecord) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to a new private file at `path` (for `logs get -o`): refuses to overwrite.
+/// Copies a kept log to a new private file at `to` (for `logs get -o`): refuses to overwrite.
 pub fn copy_out(from: &Path, to: &Path) -> anyhow::Result<()> {
     let mut out = crate::capture::create_private_file(to)?;
-    let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
-    out.write_all(&bytes)
-        .and_then(|()| out.sync_all())
-        .with_context(|| format!("cannot write {}", to.display()))
+    let mut input = File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
+    std::io::copy(&mut input, &mut out)
+        .and_then(|_| out.sync_all())
+        .with_context(|| format!("cannot write {}", to.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]

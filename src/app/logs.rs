@@ -144,20 +144,25 @@ impl AirlockApp {
             sender
                 .send(Background::LogOpened(entry.id, part.held().pairs().to_vec()))
                 .ok();
-            let mut failed: Option<String> = None;
             for order in orders {
                 match order {
                     Write::Bytes(offset, bytes) => {
-                        if failed.is_none() {
-                            if let Err(error) = part.write(offset, &bytes) {
-                                failed = Some(format!("{error:#}"));
-                            }
+                        if let Err(error) = part.write(offset, &bytes) {
+                            // A full disk: stop here (the app cancels the download); what was
+                            // synced is named in the ranges file.
+                            let held = part.checkpoint().map(|()| part.held().held());
+                            let words = format!(
+                                "log {}: {error:#}; {} of {} bytes on disk",
+                                entry.id,
+                                held.unwrap_or(0),
+                                entry.size
+                            );
+                            sender.send(Background::LogKept(entry.id, Err(words))).ok();
+                            return;
                         }
                     }
                     Write::Finish(flight) => {
-                        let report = match failed {
-                            Some(error) => Err(error),
-                            None => part
+                        let report = part
                                 .finish(flight.as_deref())
                                 .map(|record| {
                                     format!(
@@ -167,8 +172,7 @@ impl AirlockApp {
                                         &record.sha256[..12.min(record.sha256.len())]
                                     )
                                 })
-                                .map_err(|error| format!("{error:#}")),
-                        };
+                                .map_err(|error| format!("{error:#}"));
                         sender.send(Background::LogKept(entry.id, report)).ok();
                         return;
                     }
@@ -222,13 +226,11 @@ impl AirlockApp {
 
     /// The helper finished with a log: complete, or why not.
     pub(super) fn log_kept(&mut self, log_id: u16, report: Result<String, String>) {
-        if self
-            .log_work
-            .job
-            .as_ref()
-            .is_some_and(|job| job.entry.id == log_id)
-        {
-            self.log_work.job = None;
+        if let Some(job) = self.log_work.job.take_if(|job| job.entry.id == log_id) {
+            // The writer gave up before the download ended (a full disk): stop it.
+            if let (Some(id), Some(_), Some(session)) = (job.request, &job.writer, &self.session) {
+                session.cancel(id);
+            }
         }
         let ok = report.is_ok();
         self.view.logs.status = Some(report.unwrap_or_else(|error| error));

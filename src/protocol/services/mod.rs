@@ -616,6 +616,9 @@ impl Hub {
     /// Streams paused for a download that ended are asked for again (by the presence's next
     /// tick, which sees the system as never asked).
     fn resume_telemetry(&mut self) {
+        if self.paused.is_empty() {
+            return;
+        }
         let downloading: std::collections::BTreeSet<u8> = self.logs.downloading().collect();
         let done: Vec<u8> = self
             .paused
