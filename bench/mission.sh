@@ -11,20 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 loss=${1:-0.02}
 seed=${2:-7}
-sitl=${AIRLOCK_SITL_DIR:-../shared/sitl}
-[ -x "$sitl/run-copter" ] || { echo "no SITL bundle at $sitl (set AIRLOCK_SITL_DIR)"; exit 2; }
-if [ ! -x bench/.venv-mavproxy/bin/mavproxy.py ]; then
-  python3 -m venv bench/.venv-mavproxy
-  bench/.venv-mavproxy/bin/pip install --quiet MAVProxy
-fi
-# AIRLOCK_BIN: a binary already built (the link, not the CPU, sets these times).
-if [ -z "${AIRLOCK_BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-airlock=${AIRLOCK_BIN:-target/release/airlock}
-work=$(mktemp -d)
-cleanup() { kill "${copter:-}" "${radio:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/common.sh
+sitl_bench_setup
 
 # The mission: takeoff and 99 waypoints on a spiral round SITL's home (QGC WPL 110, home in
 # row 0), the same file for both ground stations.

@@ -10,19 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 losses=("$@"); [ ${#losses[@]} -gt 0 ] || losses=(0 0.02)
 seed=7
-sitl=${AIRLOCK_SITL_DIR:-../shared/sitl}
-[ -x "$sitl/run-copter" ] || { echo "no SITL bundle at $sitl (set AIRLOCK_SITL_DIR)"; exit 2; }
-if [ ! -x bench/.venv-mavproxy/bin/mavproxy.py ]; then
-  python3 -m venv bench/.venv-mavproxy
-  bench/.venv-mavproxy/bin/pip install --quiet MAVProxy
-fi
-if [ -z "${AIRLOCK_BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-airlock=${AIRLOCK_BIN:-target/release/airlock}
-work=$(mktemp -d)
-cleanup() { kill "${copter:-}" "${radio:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/common.sh
+sitl_bench_setup
 export AIRLOCK_DATA_DIR="$work/data"
 took() { sed -n 's/.* in \([0-9.]*\) s$/\1/p' <<< "$1" | tail -1; }
 printf 'QGC WPL 110\n0\t1\t0\t16\t0\t0\t0\t0\t-35.363262\t149.165237\t584\t1\n' > "$work/empty.waypoints"

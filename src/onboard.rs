@@ -47,6 +47,20 @@ pub fn vehicle_key(system_id: u8, autopilot: &str, vehicle_type: &str) -> String
     )
 }
 
+/// The folder name of the vehicle a ground station follows (see [`vehicle_key`]).
+pub fn vehicle_key_of(vehicle: &crate::vehicle::VehicleState) -> String {
+    let (autopilot, kind) = vehicle.status.as_ref().map_or_else(
+        || ("unknown".to_owned(), "unknown".to_owned()),
+        |status| {
+            (
+                format!("{:?}", status.autopilot).replace("MAV_AUTOPILOT_", ""),
+                format!("{:?}", status.vehicle_type).replace("MAV_TYPE_", ""),
+            )
+        },
+    );
+    vehicle_key(vehicle.system_id.unwrap_or(0), &autopilot, &kind)
+}
+
 /// The file name of a log: its id, when it started (UTC) and its size, so that a log that grew
 /// or was replaced under the same id is a different file.
 pub fn file_name(entry: &LogEntry) -> String {

@@ -50,17 +50,7 @@ impl AirlockApp {
     }
 
     fn vehicle_key(&self) -> String {
-        let vehicle = &self.view.vehicle;
-        let (autopilot, kind) = vehicle.status.as_ref().map_or_else(
-            || ("unknown".to_owned(), "unknown".to_owned()),
-            |status| {
-                (
-                    format!("{:?}", status.autopilot).replace("MAV_AUTOPILOT_", ""),
-                    format!("{:?}", status.vehicle_type).replace("MAV_TYPE_", ""),
-                )
-            },
-        );
-        onboard::vehicle_key(vehicle.system_id.unwrap_or(0), &autopilot, &kind)
+        onboard::vehicle_key_of(&self.view.vehicle)
     }
 
     pub(super) fn logs_action(&mut self, action: LogsAction) {

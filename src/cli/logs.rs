@@ -151,18 +151,7 @@ pub fn run(cli: &Cli, action: &LogsAction) -> anyhow::Result<()> {
 }
 
 fn vehicle_key(runner: &Runner<'_>) -> String {
-    let vehicle = runner.vehicle();
-    let system_id = vehicle.system_id.unwrap_or(0);
-    let (autopilot, kind) = vehicle.status.as_ref().map_or_else(
-        || ("unknown".to_owned(), "unknown".to_owned()),
-        |status| {
-            (
-                format!("{:?}", status.autopilot).replace("MAV_AUTOPILOT_", ""),
-                format!("{:?}", status.vehicle_type).replace("MAV_TYPE_", ""),
-            )
-        },
-    );
-    onboard::vehicle_key(system_id, &autopilot, &kind)
+    onboard::vehicle_key_of(runner.vehicle())
 }
 
 fn time_words(time_utc: u32) -> String {
