@@ -522,17 +522,21 @@ impl Job {
         }
         download.quiet_until_us = now_us + QUIET_US;
         let short = count < DATA_LEN;
-        let range_sent = download
+        let reached = start.saturating_add(count);
+        // Only a packet of the range asked for tells where that range (or the file) ends: a
+        // late one of an earlier range says nothing of what the vehicle is doing now.
+        let current = download
             .asked
-            .is_some_and(|(_, asked_end)| start.saturating_add(count) >= asked_end);
+            .is_some_and(|(from, to)| start >= from && start < to);
+        let range_sent = current && download.asked.is_some_and(|(_, to)| reached >= to);
         if download.have.covers(download.size) {
             report.send.push(request_end(self.target));
             report.outcome = Some(Outcome::Accepted);
             return;
         }
-        if short && !range_sent && start.saturating_add(count) < download.size {
+        if current && short && !range_sent && reached < download.size {
             // The vehicle's file ends before the size it listed.
-            let at = start.saturating_add(count);
+            let at = reached;
             report.send.push(request_end(self.target));
             report.outcome = Some(Outcome::Refused {
                 step,
@@ -544,7 +548,7 @@ impl Job {
             });
             return;
         }
-        if range_sent || short {
+        if range_sent || (current && short) {
             // The vehicle is done with that range and listens again: no LOG_REQUEST_END.
             download.asked = None;
             report.send.extend(download.ask(now_us, self.target));

@@ -669,3 +669,42 @@ fn a_gcs_hub_pauses_its_telemetry_for_a_download_and_asks_again_after() {
     rig.wait(STEP_US * 2);
     assert_eq!(asks(&rig), 2 * first_asks, "asked for again after it");
 }
+
+/// LOG_DATA as the vehicle sends it: `count` bytes of `content` at `ofs`.
+fn data(content: &[u8], ofs: u32, count: u32) -> MavMessage {
+    let mut bytes = [0u8; 90];
+    let at = ofs as usize;
+    bytes[..count as usize].copy_from_slice(&content[at..at + count as usize]);
+    MavMessage::LOG_DATA(apm::LOG_DATA_DATA {
+        ofs,
+        id: 1,
+        count: count as u8,
+        data: bytes,
+    })
+}
+
+#[test]
+fn a_late_copy_of_an_earlier_ranges_last_packet_neither_ends_nor_re_asks() {
+    let content = file(1_000, 8);
+    let mut rig = Rig::new();
+    rig.submit(1, download(1, 1_000, Vec::new()));
+    // The first 450 bytes are lost; the rest of the range arrives, its short last packet too.
+    for ofs in (450..990).step_by(90) {
+        rig.vehicle_says(data(&content, ofs, 90));
+    }
+    rig.vehicle_says(data(&content, 990, 10));
+    assert_eq!(data_requests(&rig), vec![(0, 1_000), (0, 450)]);
+    // A radio's late duplicate of that short packet: not the range asked for now.
+    rig.vehicle_says(data(&content, 990, 10));
+    assert_eq!(
+        data_requests(&rig),
+        vec![(0, 1_000), (0, 450)],
+        "no request the vehicle would drop"
+    );
+    assert!(rig.outcomes(1).is_empty());
+    for ofs in (0..450).step_by(90) {
+        rig.vehicle_says(data(&content, ofs, 90));
+    }
+    assert_eq!(rig.outcome(1), Outcome::Accepted);
+    assert_eq!(assembled(&rig, 1, 1_000).0, content);
+}
