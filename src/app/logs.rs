@@ -244,14 +244,42 @@ impl AirlockApp {
         });
     }
 
-    /// What of each listed log is on this disk.
+    /// Finds out, on a helper thread (the UI thread never waits for the disk), what of each
+    /// listed log is on this disk.
     fn refresh_on_disk(&mut self) {
         let root = self.logs_root();
         let vehicle = self.vehicle_key();
-        self.view.logs.folder = Some(root.join(&vehicle)).filter(|dir| dir.is_dir());
-        if let Some(rows) = &mut self.view.logs.rows {
-            for row in rows {
-                row.on_disk = onboard::on_disk(&root, &vehicle, &row.entry);
+        let entries: Vec<LogEntry> = self
+            .view
+            .logs
+            .rows
+            .iter()
+            .flatten()
+            .map(|row| row.entry)
+            .collect();
+        self.in_background(move |sender| {
+            let folder = Some(root.join(&vehicle)).filter(|dir| dir.is_dir());
+            let states = entries
+                .into_iter()
+                .map(|entry| {
+                    let state = onboard::on_disk(&root, &vehicle, &entry);
+                    (entry, state)
+                })
+                .collect();
+            sender.send(Background::LogsOnDisk(folder, states)).ok();
+        });
+    }
+
+    /// The helper's answer: the rows of those same logs say what is on disk.
+    pub(super) fn logs_on_disk(
+        &mut self,
+        folder: Option<PathBuf>,
+        states: Vec<(LogEntry, onboard::OnDisk)>,
+    ) {
+        self.view.logs.folder = folder;
+        for row in self.view.logs.rows.iter_mut().flatten() {
+            if let Some((_, state)) = states.iter().find(|(entry, _)| *entry == row.entry) {
+                row.on_disk = state.clone();
             }
         }
     }

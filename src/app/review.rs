@@ -67,6 +67,15 @@ pub(super) enum Background {
     LogOpened(u16, Vec<(u32, u32)>),
     /// A log's download ended: complete (in words), or why not.
     LogKept(u16, Result<String, String>),
+    /// Where this vehicle's logs are kept (once the folder exists), and what of each listed
+    /// log is on this disk.
+    LogsOnDisk(
+        Option<PathBuf>,
+        Vec<(
+            crate::protocol::services::logs::LogEntry,
+            crate::onboard::OnDisk,
+        )>,
+    ),
 }
 
 /// What a file dialog was for.
@@ -251,6 +260,7 @@ impl AirlockApp {
                 | Background::ParamDocs(_)) => self.params_background(report),
                 Background::LogOpened(log_id, have) => self.log_opened(log_id, have),
                 Background::LogKept(log_id, report) => self.log_kept(log_id, report),
+                Background::LogsOnDisk(folder, states) => self.logs_on_disk(folder, states),
                 Background::Library(entries) => {
                     let mut facts: std::collections::HashMap<PathBuf, FlightFacts> = self
                         .view

@@ -83,9 +83,11 @@ pub fn run(cli: &Cli, action: &LogsAction) -> anyhow::Result<()> {
                     OnDisk::Complete(path) => format!("  on disk: {}", path.display()),
                 };
                 runner.say(&format!(
-                    "{:>4}  {}  {:>10} B{state}",
+                    "{:>4}  {:<23}  {:>10} B{state}",
                     entry.id,
-                    time_words(entry.time_utc),
+                    entry
+                        .started_words()
+                        .unwrap_or_else(|| "(no time)".to_owned()),
                     entry.size
                 ));
             }
@@ -152,17 +154,6 @@ pub fn run(cli: &Cli, action: &LogsAction) -> anyhow::Result<()> {
 
 fn vehicle_key(runner: &Runner<'_>) -> String {
     onboard::vehicle_key_of(runner.vehicle())
-}
-
-fn time_words(time_utc: u32) -> String {
-    if time_utc == 0 {
-        return "(no time)           ".to_owned();
-    }
-    let time =
-        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(time_utc));
-    humantime::format_rfc3339_seconds(time)
-        .to_string()
-        .replace('T', " ")
 }
 
 /// The vehicle's list of logs.

@@ -73,19 +73,6 @@ fn size_words(bytes: u64) -> String {
     }
 }
 
-fn time_words(time_utc: u32) -> String {
-    if time_utc == 0 {
-        return "no time".to_owned();
-    }
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(time_utc));
-    humantime::format_rfc3339_seconds(time)
-        .to_string()
-        .replace('T', " ")
-        .trim_end_matches('Z')
-        .to_owned()
-        + " UTC"
-}
-
 pub fn panel(
     ui: &mut egui::Ui,
     view: &LiveView,
@@ -194,7 +181,11 @@ pub fn panel(
                                 state.selected.remove(&id);
                             }
                         }
-                        ui.label(time_words(row.entry.time_utc));
+                        ui.label(
+                            row.entry
+                                .started_words()
+                                .unwrap_or_else(|| "no time".to_owned()),
+                        );
                         ui.label(size_words(u64::from(row.entry.size)));
                         match &row.on_disk {
                             OnDisk::Complete(path) => {

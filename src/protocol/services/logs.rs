@@ -53,6 +53,21 @@ pub struct LogEntry {
     pub size: u32,
 }
 
+impl LogEntry {
+    /// When the log was started, e.g. `2026-11-20 09:00:00 UTC`; `None` when the vehicle did
+    /// not know the time.
+    pub fn started_words(&self) -> Option<String> {
+        (self.time_utc != 0).then(|| {
+            let time =
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(self.time_utc));
+            let words = humantime::format_rfc3339_seconds(time)
+                .to_string()
+                .replace('T', " ");
+            format!("{} UTC", words.trim_end_matches('Z'))
+        })
+    }
+}
+
 /// Whether `action` is log work.
 pub(super) fn handles(action: &Action) -> bool {
     matches!(

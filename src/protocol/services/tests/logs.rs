@@ -216,6 +216,18 @@ fn no_loss(_: &MavMessage, _: u64) -> bool {
     false
 }
 
+/// [`run`] over a link that loses, copies and reorders nothing.
+fn run_clear(rig: &mut Rig, logger: &mut Logger, id: RequestId, limit_us: u64) {
+    run(
+        rig,
+        logger,
+        id,
+        &mut Weather::clear(),
+        &mut no_loss,
+        limit_us,
+    );
+}
+
 /// The file as the LogData events of `id` built it, and how many bytes they carried.
 fn assembled(rig: &Rig, id: RequestId, size: usize) -> (Vec<u8>, usize) {
     let mut bytes = vec![0u8; size];
@@ -261,14 +273,7 @@ fn a_clean_download_is_one_request_and_every_byte_once() {
     let mut logger = Logger::new(vec![file(500, 9), content.clone()]);
     let mut rig = Rig::new();
     rig.submit(1, download(2, content.len(), Vec::new()));
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut Weather::clear(),
-        &mut no_loss,
-        60_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 1, 60_000_000);
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     let (bytes, carried) = assembled(&rig, 1, content.len());
     assert_eq!(bytes, content);
@@ -355,14 +360,7 @@ fn a_vehicle_that_stalls_ends_timed_out_with_what_arrived_kept() {
     let mut rig = Rig::new();
     rig.submit(1, download(1, content.len(), Vec::new()));
     let started = rig.now_us;
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut Weather::clear(),
-        &mut no_loss,
-        600_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 1, 600_000_000);
     let Outcome::TimedOut { step, attempts } = rig.outcome(1) else {
         panic!("{:?}", rig.outcome(1));
     };
@@ -424,14 +422,7 @@ fn link_loss_ends_a_download_and_a_resumed_one_asks_only_for_the_rest() {
     // kept on disk.
     let mut again = Rig::new();
     again.submit(2, download(1, content.len(), held.pairs().to_vec()));
-    run(
-        &mut again,
-        &mut logger,
-        2,
-        &mut Weather::clear(),
-        &mut no_loss,
-        120_000_000,
-    );
+    run_clear(&mut again, &mut logger, 2, 120_000_000);
     assert_eq!(again.outcome(2), Outcome::Accepted);
     let (second_part, carried) = assembled(&again, 2, content.len());
     assert_eq!(
@@ -471,14 +462,7 @@ fn an_armed_vehicle_refuses_with_its_own_words_then_with_ours() {
     logger.armed = true;
     let mut rig = Rig::with_vehicle(copter(4, true));
     rig.submit(1, download(1, content.len(), Vec::new()));
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut Weather::clear(),
-        &mut no_loss,
-        60_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 1, 60_000_000);
     assert_eq!(
         rig.outcome(1),
         Outcome::Refused {
@@ -489,14 +473,7 @@ fn an_armed_vehicle_refuses_with_its_own_words_then_with_ours() {
     );
     // ArduPilot says it once; the next request ends refused all the same.
     rig.submit(2, Action::ListLogs);
-    run(
-        &mut rig,
-        &mut logger,
-        2,
-        &mut Weather::clear(),
-        &mut no_loss,
-        60_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 2, 60_000_000);
     let Outcome::Refused { result, reason, .. } = rig.outcome(2) else {
         panic!("{:?}", rig.outcome(2));
     };
@@ -553,25 +530,11 @@ fn erase_is_confirmed_by_an_empty_list_and_an_empty_vehicle_lists_nothing() {
     let mut logger = Logger::new(vec![file(100, 1), file(200, 2)]);
     let mut rig = Rig::new();
     rig.submit(1, Action::EraseLogs);
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut Weather::clear(),
-        &mut no_loss,
-        30_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 1, 30_000_000);
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     assert!(logger.files.iter().all(Vec::is_empty));
     rig.submit(2, Action::ListLogs);
-    run(
-        &mut rig,
-        &mut logger,
-        2,
-        &mut Weather::clear(),
-        &mut no_loss,
-        30_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 2, 30_000_000);
     assert_eq!(rig.outcome(2), Outcome::Accepted);
     assert!(rig.events.contains(&ServiceEvent::Logs {
         id: 2,
@@ -581,14 +544,7 @@ fn erase_is_confirmed_by_an_empty_list_and_an_empty_vehicle_lists_nothing() {
     let mut empty = Logger::new(Vec::new());
     let mut rig = Rig::new();
     rig.submit(3, Action::ListLogs);
-    run(
-        &mut rig,
-        &mut empty,
-        3,
-        &mut Weather::clear(),
-        &mut no_loss,
-        30_000_000,
-    );
+    run_clear(&mut rig, &mut empty, 3, 30_000_000);
     assert!(rig.events.contains(&ServiceEvent::Logs {
         id: 3,
         entries: Vec::new()
@@ -600,14 +556,7 @@ fn a_log_shorter_than_listed_is_refused_not_accepted() {
     let mut logger = Logger::new(vec![file(1_000, 1)]);
     let mut rig = Rig::new();
     rig.submit(1, download(1, 1_500, Vec::new()));
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut Weather::clear(),
-        &mut no_loss,
-        30_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 1, 30_000_000);
     let Outcome::Refused { result, reason, .. } = rig.outcome(1) else {
         panic!("{:?}", rig.outcome(1));
     };
@@ -647,14 +596,7 @@ fn a_gcs_hub_pauses_its_telemetry_for_a_download_and_asks_again_after() {
         .events
         .iter()
         .any(|e| matches!(e, ServiceEvent::Step { id: 1, step } if step.contains("paused"))));
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut Weather::clear(),
-        &mut no_loss,
-        60_000_000,
-    );
+    run_clear(&mut rig, &mut logger, 1, 60_000_000);
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     let ended = rig
         .sent
