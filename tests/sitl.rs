@@ -632,6 +632,18 @@ fn sitl_writes_a_log(sitl: &Sitl, seconds: u64) -> PathBuf {
     }
     let log = sitl.dir.path().join("sitl/logs/00000001.BIN");
     assert!(log.is_file(), "SITL wrote no log");
+    // ArduPilot goes on writing for a few seconds; a log that grows between two pulls is
+    // another log to them (its size and time are in its name). Wait until it holds still.
+    let size = || std::fs::metadata(&log).map_or(0, |m| m.len());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut last, mut still_since) = (size(), Instant::now());
+    while still_since.elapsed() < Duration::from_secs(3) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = size();
+        if now != last {
+            (last, still_since) = (now, Instant::now());
+        }
+    }
     log
 }
 
