@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use sha2::{Digest, Sha256};
@@ -61,17 +61,12 @@ pub fn vehicle_key_of(vehicle: &crate::vehicle::VehicleState) -> String {
     vehicle_key(vehicle.system_id.unwrap_or(0), &autopilot, &kind)
 }
 
-/// The file name of a log: its id, when it started (UTC) and its size, so that a log that grew
-/// or was replaced under the same id is a different file.
+/// The file name of a log: its id and size, so that a log that grew or was replaced under the
+/// same id is a different file. Not its start time: ArduPilot reports the file's modification
+/// time, which moved between two listings of a log that no longer grew (SITL), and a pull must
+/// find its partial file again (the time is in the record beside it).
 pub fn file_name(entry: &LogEntry) -> String {
-    let time = if entry.time_utc == 0 {
-        "no-time".to_owned()
-    } else {
-        crate::capture::flight_folder_name(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(entry.time_utc)),
-        )
-    };
-    format!("log{:04}_{time}_{}B.bin", entry.id, entry.size)
+    format!("log{:04}_{}B.bin", entry.id, entry.size)
 }
 
 /// What is kept beside a log: where it came from.
@@ -385,16 +380,8 @@ mod tests {
     }
 
     #[test]
-    fn names_say_which_log_when_and_how_big() {
-        assert_eq!(
-            file_name(&entry(1234)),
-            "log0003_2025-11-27_08-00-00Z_1234B.bin"
-        );
-        let no_time = LogEntry {
-            time_utc: 0,
-            ..entry(5)
-        };
-        assert_eq!(file_name(&no_time), "log0003_no-time_5B.bin");
+    fn names_say_which_log_and_how_big() {
+        assert_eq!(file_name(&entry(1234)), "log0003_1234B.bin");
         assert_eq!(
             vehicle_key(1, "ArduPilot", "quad rotor"),
             "sys1-ardupilot-quadrotor"

@@ -70,7 +70,7 @@ fn list_download_one_with_progress_and_see_it_on_disk() {
     );
     let kept = dir
         .path()
-        .join("onboard-logs/sys1-ardupilotmega-quadrotor/log0002_2026-11-21_09-00-00Z_262187B.bin");
+        .join("onboard-logs/sys1-ardupilotmega-quadrotor/log0002_262187B.bin");
     assert!(
         std::fs::read(&kept).unwrap() == std::fs::read(vehicle_logs.join("00000002.BIN")).unwrap()
     );
