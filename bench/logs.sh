@@ -2,7 +2,9 @@
 # Onboard log download figures against ArduPilot SITL on the emulated 57 600-baud radio
 # (../shared/sitl), beside MAVProxy's `log download` on the same link, loss and seed.
 # SITL writes a log by logging while disarmed for a few seconds (LOG_DISARMED 1, then 0);
-# `airlock logs get latest` pulls it (its own B/s figure, and byte-compared with SITL's file);
+# `airlock logs get latest` pulls it three times, `--via messages` (LOG_DATA), `--via ftp` (the
+# file by MAVLink FTP) and `--via auto` (both measured, then the faster), each into a fresh
+# data folder (its own B/s figure, and byte-compared with SITL's file);
 # then the bundle's mavproxy-check.py restarts SITL on the same folder and times MAVProxy's
 # download of the same log (MAVProxy's default 4 Hz streams, as operators run it).
 # The link carries 5 760 B/s; the share of it is printed.
@@ -30,11 +32,16 @@ for loss in "${losses[@]}"; do
   sleep "$log_seconds"
   $airlock params set --baud 57600 --port "$work/gcs" LOG_DISARMED 0 > /dev/null
   sleep 4
-  out=$($airlock logs get latest --baud 57600 --port "$work/gcs" -o "$work/out" | tail -1)
-  rate=$(sed -n 's/.*(\([0-9]*\) B\/s).*/\1/p' <<< "$out")
-  same=different; cmp -s "$work"/out/* "$work/sitl/logs/00000001.BIN" && same=byte-identical
-  printf '  airlock logs get latest: %s\n  %s B/s = %.1f %% of the link'"'"'s 5760 B/s; %s to SITL'"'"'s file\n' \
-    "$out" "$rate" "$(echo "$rate * 100 / 5760" | bc -l)" "$same"
+  for via in messages ftp auto; do
+    rm -rf "$work/out" "$work/data"
+    out=$($airlock logs get latest --via "$via" --baud 57600 --port "$work/gcs" -o "$work/out" \
+      2> "$work/said" | tail -1)
+    rate=$(sed -n 's/.*(\([0-9]*\) B\/s).*/\1/p' <<< "$out")
+    same=different; cmp -s "$work"/out/* "$work/sitl/logs/00000001.BIN" && same=byte-identical
+    printf '  airlock logs get latest --via %s: %s\n  %s B/s = %.1f %% of the link'"'"'s 5760 B/s; %s to SITL'"'"'s file\n' \
+      "$via" "$out" "$rate" "$(echo "${rate:-0} * 100 / 5760" | bc -l)" "$same"
+    sed 's/^/  /' "$work/said"
+  done
   kill "$copter" "$radio"; wait "$copter" "$radio" 2>/dev/null || true
   unset copter radio
   PATH="$PWD/bench/.venv-mavproxy/bin:$PATH" bench/.venv-mavproxy/bin/python "$sitl/mavproxy-check.py" \

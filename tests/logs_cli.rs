@@ -77,7 +77,14 @@ fn list_pull_find_on_disk_refuse_while_armed_and_erase() {
         &["logs", "get", "1", "2", "-o", out_dir.to_str().unwrap()],
     );
     let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    // The big one measured both ways (log messages, then the file by MAVLink FTP).
+    assert!(
+        stderr.contains("trying MAVLink FTP (/APM/LOGS/00000002.BIN)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("B/s: on by"), "{stderr}");
     let pulled = files_in(&out_dir);
     assert_eq!(pulled.len(), 2, "{pulled:?}");
     for (index, path) in pulled.iter().enumerate() {

@@ -657,18 +657,33 @@ fn only_file(dir: &Path) -> PathBuf {
     files[0].clone()
 }
 
-fn logs_get_latest_is_byte_identical(loss: f64) {
-    let Some(bundle) = bundle() else { return };
+/// Pulls the newest log `via` a way (`auto`: whichever is faster, both measured) and compares
+/// it with SITL's file; what the pull said on stderr.
+fn logs_get_latest_is_byte_identical(loss: f64, via: &str) -> String {
+    let Some(bundle) = bundle() else {
+        return String::new();
+    };
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let sitl = Sitl::start(&bundle, loss);
     let log = sitl_writes_a_log(&sitl, 3);
     let out_dir = sitl.dir.path().join("out");
     let out = common::output_within(
-        &mut airlock_logs(&sitl, &["get", "latest", "-o", out_dir.to_str().unwrap()]),
+        &mut airlock_logs(
+            &sitl,
+            &[
+                "get",
+                "latest",
+                "--via",
+                via,
+                "-o",
+                out_dir.to_str().unwrap(),
+            ],
+        ),
         PROCESS_LIMIT,
     );
     let stdout = text(&out.stdout);
-    println!("{stdout}{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    println!("{stdout}{stderr}");
     assert!(out.status.success());
     let got = only_file(&out_dir);
     let (ours, theirs) = (std::fs::read(&got).unwrap(), std::fs::read(&log).unwrap());
@@ -679,16 +694,41 @@ fn logs_get_latest_is_byte_identical(loss: f64) {
         theirs.len()
     );
     println!("byte-identical to {}: {} bytes", log.display(), ours.len());
+    stderr
+}
+
+/// Both ways measured (log messages, then the file by MAVLink FTP), then the faster one.
+fn both_ways_were_measured(stderr: &str) {
+    if stderr.is_empty() {
+        return; // no SITL here
+    }
+    assert!(
+        stderr.contains("trying MAVLink FTP (logs/00000001.BIN)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(": on by FTP") || stderr.contains(": on by log messages"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn logs_get_latest_is_byte_identical_over_a_clean_radio() {
-    logs_get_latest_is_byte_identical(0.0);
+    both_ways_were_measured(&logs_get_latest_is_byte_identical(0.0, "auto"));
 }
 
 #[test]
 fn logs_get_latest_is_byte_identical_over_a_radio_losing_2_percent() {
-    logs_get_latest_is_byte_identical(0.02);
+    both_ways_were_measured(&logs_get_latest_is_byte_identical(0.02, "auto"));
+}
+
+#[test]
+fn logs_by_ftp_alone_are_byte_identical_over_a_radio_losing_2_percent() {
+    let stderr = logs_get_latest_is_byte_identical(0.02, "ftp");
+    assert!(
+        stderr.is_empty() || stderr.contains("by MAVLink FTP (logs/00000001.BIN)"),
+        "{stderr}"
+    );
 }
 
 /// A pull cut mid-way (the process killed: the link gone without a goodbye) resumes from what

@@ -11,7 +11,7 @@ use crossbeam_channel::Sender;
 use super::review::Background;
 use super::AirlockApp;
 use crate::onboard::{self, PartFile};
-use crate::protocol::services::logs::LogEntry;
+use crate::protocol::services::logs::{LogEntry, LogVia};
 use crate::protocol::services::{Action, Outcome, RequestId, ServiceEvent};
 use crate::ui::logs::{LogProgress, LogRow, LogsAction};
 
@@ -200,6 +200,7 @@ impl AirlockApp {
             log_id,
             size: job.entry.size,
             have,
+            via: LogVia::Auto,
         };
         let request = self.request(action);
         match (request, self.log_work.job.as_mut()) {

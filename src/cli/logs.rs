@@ -11,7 +11,7 @@ use clap::Subcommand;
 use super::steps::Runner;
 use super::{with_vehicle, Cli, LinkArgs};
 use crate::onboard::{self, OnDisk, PartFile};
-use crate::protocol::services::logs::LogEntry;
+use crate::protocol::services::logs::{LogEntry, LogVia};
 use crate::protocol::services::{Action, Outcome, ServiceEvent};
 
 /// What `airlock logs` does.
@@ -35,6 +35,10 @@ pub enum LogsAction {
         /// Also copy each complete log into this folder.
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+        /// How: `messages` (LOG_DATA), `ftp` (the log's file by MAVLink FTP), or `auto`:
+        /// whichever is faster on this link (measured on the first big log).
+        #[arg(long, default_value = "auto")]
+        via: LogVia,
     },
     /// Erase every onboard log from the vehicle (confirmed by an empty list).
     Erase {
@@ -97,6 +101,7 @@ pub fn run(cli: &Cli, action: &LogsAction) -> anyhow::Result<()> {
             link,
             which,
             output,
+            via,
         } => {
             if let Some(dir) = output {
                 crate::capture::create_private_dir(dir)?;
@@ -107,7 +112,7 @@ pub fn run(cli: &Cli, action: &LogsAction) -> anyhow::Result<()> {
                 let vehicle = vehicle_key(runner);
                 let mut failed = Vec::new();
                 for entry in wanted {
-                    match pull(runner, &root, &vehicle, &entry) {
+                    match pull(runner, &root, &vehicle, &entry, *via) {
                         Ok(path) => {
                             if let Some(dir) = output {
                                 let name = onboard::file_name(&entry);
@@ -209,6 +214,7 @@ fn pull(
     root: &std::path::Path,
     vehicle: &str,
     entry: &LogEntry,
+    via: LogVia,
 ) -> anyhow::Result<PathBuf> {
     if let OnDisk::Complete(path) = onboard::on_disk(root, vehicle, entry) {
         runner.say(&format!(
@@ -233,6 +239,7 @@ fn pull(
             log_id: entry.id,
             size: entry.size,
             have: part.held().pairs().to_vec(),
+            via,
         };
         let outcome = runner.request_streaming(action, &mut |event| match event {
             ServiceEvent::LogData { offset, bytes, .. } => part.write(offset, &bytes),

@@ -2,7 +2,9 @@
 //! (a second open gets "no sessions available" until a reset or a close), answers numbered
 //! one past the request (but a burst that starts at the end: as the request), bursts paced to
 //! what the radio carries, their last packet short and marked complete, then an EOF NAK,
-//! read-only files from a provider (`@PARAM/param.pck`). Like ArduPilot, the size an open
+//! read-only files and folders from a provider (`@PARAM/param.pck`, the onboard logs), a
+//! folder listed as ArduPilot does (`F<name>\t<size>`, `D<name>`, NUL-separated, as many as
+//! fit, the request's offset counting entries to skip). Like ArduPilot, the size an open
 //! gives for a file made up as it is read (`@PARAM/…`) is an upper bound: the read ends at an
 //! EOF before it.
 
@@ -34,6 +36,22 @@ struct Burst {
     next_s: f64,
 }
 
+/// What the server serves: files, and folders' entries.
+pub trait Files {
+    fn file(&self, path: &str) -> Option<Vec<u8>>;
+
+    /// A folder's entries: a name and, for a file, its size (`None`: a folder).
+    fn dir(&self, _path: &str) -> Option<Vec<(String, Option<u64>)>> {
+        None
+    }
+}
+
+impl<F: Fn(&str) -> Option<Vec<u8>>> Files for F {
+    fn file(&self, path: &str) -> Option<Vec<u8>> {
+        self(path)
+    }
+}
+
 /// The server; see the module documentation.
 #[derive(Default)]
 pub struct FtpServer {
@@ -42,6 +60,10 @@ pub struct FtpServer {
     next_session: u8,
     /// Packets waiting to go out, oldest first.
     queue: VecDeque<Packet>,
+    /// Seconds between two burst packets, when not [`BURST_PACKET_S`].
+    pace_s: Option<f64>,
+    /// The answer to the last request (sent again for a request numbered as it).
+    last_answer: Option<Packet>,
 }
 
 fn reply(request: &Packet, opcode: Op) -> Packet {
@@ -68,13 +90,32 @@ fn nak(request: &Packet, code: u8) -> Packet {
 }
 
 impl FtpServer {
-    /// Answers one request; `file` gives a path's bytes.
-    pub fn request(
-        &mut self,
-        now_s: f64,
-        request: &Packet,
-        file: &dyn Fn(&str) -> Option<Vec<u8>>,
-    ) -> Vec<Packet> {
+    /// A server whose bursts send a packet every `seconds` (an autopilot that paces FTP to a
+    /// share of the link, or a fast one).
+    pub fn paced(seconds: f64) -> Self {
+        Self {
+            pace_s: Some(seconds),
+            ..Self::default()
+        }
+    }
+
+    /// Answers one request; `files` gives a path's bytes or entries.
+    pub fn request(&mut self, now_s: f64, request: &Packet, files: &dyn Files) -> Vec<Packet> {
+        // As ArduPilot: a request numbered as the last one is that one again (its answer was
+        // lost): the same answer goes again.
+        if let Some(last) = self.last_answer.as_ref().filter(|last| {
+            last.seq == request.seq.wrapping_add(1) && last.req_opcode == request.opcode
+        }) {
+            return vec![last.clone()];
+        }
+        let answers = self.answer(now_s, request, files);
+        if let [answer] = answers.as_slice() {
+            self.last_answer = Some(answer.clone());
+        }
+        answers
+    }
+
+    fn answer(&mut self, now_s: f64, request: &Packet, files: &dyn Files) -> Vec<Packet> {
         let Some(op) = Op::from_u8(request.opcode) else {
             return vec![nak(request, UNKNOWN_COMMAND)];
         };
@@ -102,7 +143,7 @@ impl FtpServer {
                     return vec![nak(request, NO_SESSIONS)];
                 }
                 let path = String::from_utf8_lossy(&request.data).into_owned();
-                let Some(bytes) = file(path.trim_end_matches('\0')) else {
+                let Some(bytes) = files.file(path.trim_end_matches('\0')) else {
                     return vec![nak(request, NOT_FOUND)];
                 };
                 let session = self.next_session;
@@ -151,7 +192,31 @@ impl FtpServer {
                     ..reply(request, Op::Ack)
                 }
             }
-            Op::ListDirectory => nak(request, EOF),
+            Op::ListDirectory => {
+                let path = String::from_utf8_lossy(&request.data).into_owned();
+                let path = path.trim_end_matches('\0').trim_end_matches('/');
+                let Some(entries) = files.dir(path) else {
+                    return vec![nak(request, NOT_FOUND)];
+                };
+                let mut data = Vec::new();
+                for (name, size) in entries.iter().skip(request.offset as usize) {
+                    let entry = match size {
+                        Some(size) => format!("F{name}\t{size}\0"),
+                        None => format!("D{name}\0"),
+                    };
+                    if data.len() + entry.len() > MAX_DATA {
+                        break;
+                    }
+                    data.extend_from_slice(entry.as_bytes());
+                }
+                if data.is_empty() {
+                    return vec![nak(request, EOF)];
+                }
+                Packet {
+                    data,
+                    ..reply(request, Op::Ack)
+                }
+            }
             Op::None | Op::Ack | Op::Nak => nak(request, FAIL),
         };
         vec![answer]
@@ -164,7 +229,7 @@ impl FtpServer {
             return out;
         };
         while burst.next_s <= now_s {
-            burst.next_s += BURST_PACKET_S;
+            burst.next_s += self.pace_s.unwrap_or(BURST_PACKET_S);
             let start = burst.offset as usize;
             let request_like = Packet {
                 seq: burst.seq.wrapping_sub(1),
@@ -356,7 +421,7 @@ mod tests {
     fn a_missing_file_is_refused_with_its_reason_and_silence_times_out() {
         let mut server = FtpServer::default();
         let (mut client, first) = FtpTransfer::read(0, VEHICLE, "@PARAM/nothing");
-        let answer = server.request(0.0, &packet_of(&first[0]), &|_| None);
+        let answer = server.request(0.0, &packet_of(&first[0]), &|_: &str| None);
         let poll = client.on_message(1, &header(), &answer[0].message(VEHICLE));
         assert_eq!(
             poll.ended,

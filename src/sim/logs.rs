@@ -9,7 +9,8 @@
 //! more for each armed period: a simple binary form of its own flight (`AIRLOCK-SIM-LOG 1`,
 //! then 10 records a second of time, position, altitude, attitude, speed and battery). With a
 //! folder, the logs are also files there (`00000001.BIN`…), as ArduPilot's `logs/` folder, so
-//! a download can be compared with them.
+//! a download can be compared with them. By MAVLink FTP they are files in [`DIR`], as on a
+//! board (with ArduPilot's `LASTLOG.TXT`).
 
 use std::path::PathBuf;
 
@@ -20,6 +21,8 @@ use crate::protocol::MavMessage;
 
 /// Data bytes in one LOG_DATA.
 const DATA_LEN: usize = 90;
+/// The logs' folder by MAVLink FTP (ArduPilot's on a board).
+pub const DIR: &str = "/APM/LOGS";
 /// LOG_DATA frame on the wire (MAVLink 2, full payload), bytes.
 pub const LOG_DATA_FRAME: usize = 109;
 /// The logs of earlier flights the vehicle starts with, bytes.
@@ -79,6 +82,33 @@ impl SimLogs {
         }
         self.dir = Some(dir);
         Ok(())
+    }
+
+    /// The bytes of a log file by its FTP path.
+    pub fn file(&self, path: &str) -> Option<Vec<u8>> {
+        let name = path.strip_prefix(DIR)?.strip_prefix('/')?;
+        if name == "LASTLOG.TXT" {
+            return Some(self.logs.len().to_string().into_bytes());
+        }
+        let index = (0..self.logs.len()).find(|&index| file_name(index) == name)?;
+        Some(self.logs[index].bytes.clone())
+    }
+
+    /// The logs' folder by FTP: as ArduPilot lists it.
+    pub fn dir(&self, path: &str) -> Option<Vec<(String, Option<u64>)>> {
+        if path != DIR {
+            return None;
+        }
+        let mut entries = vec![(".".to_owned(), None), ("..".to_owned(), None)];
+        entries.extend(
+            self.logs
+                .iter()
+                .enumerate()
+                .map(|(index, log)| (file_name(index), Some(log.bytes.len() as u64))),
+        );
+        let last = self.logs.len().to_string().len() as u64;
+        entries.push(("LASTLOG.TXT".to_owned(), Some(last)));
+        Some(entries)
     }
 
     /// Answers a log message from the ground station; texts to send at once.

@@ -95,6 +95,26 @@ pub struct SimVehicle {
     pub received: std::collections::BTreeMap<String, u64>,
 }
 
+/// What the vehicle serves by MAVLink FTP.
+struct VehicleFiles<'a> {
+    params: &'a params::SimParams,
+    logs: &'a logs::SimLogs,
+}
+
+impl ftp::Files for VehicleFiles<'_> {
+    fn file(&self, path: &str) -> Option<Vec<u8>> {
+        match path {
+            "@PARAM/param.pck" => Some(self.params.packed(false)),
+            "@PARAM/param.pck?withdefaults=1" => Some(self.params.packed(true)),
+            _ => self.logs.file(path),
+        }
+    }
+
+    fn dir(&self, path: &str) -> Option<Vec<(String, Option<u64>)>> {
+        self.logs.dir(path)
+    }
+}
+
 impl SimVehicle {
     pub fn new(faults: Faults, seed: u64) -> Self {
         let mut model = Model::new();
@@ -201,7 +221,8 @@ impl SimVehicle {
         self.rebooting_until_s.is_some()
     }
 
-    /// Answers an FTP request from `from`: the packed parameter file is the one file served.
+    /// Answers an FTP request from `from`: the packed parameter file, and the onboard logs in
+    /// their folder.
     fn ftp_answer(&mut self, from: (u8, u8), payload: &[u8]) -> Vec<MavMessage> {
         let Some(packet) = crate::protocol::services::ftp::Packet::decode(payload) else {
             return Vec::new();
@@ -213,15 +234,13 @@ impl SimVehicle {
         if self.faults.refuse_ftp {
             return vec![ftp::unknown_command(&packet).message(self.ftp_peer)];
         }
-        let params = &self.params;
-        let file = |path: &str| match path {
-            "@PARAM/param.pck" => Some(params.packed(false)),
-            "@PARAM/param.pck?withdefaults=1" => Some(params.packed(true)),
-            _ => None,
+        let files = VehicleFiles {
+            params: &self.params,
+            logs: &self.logs,
         };
         let peer = self.ftp_peer;
         self.ftp
-            .request(self.now_s, &packet, &file)
+            .request(self.now_s, &packet, &files)
             .iter()
             .map(|packet| packet.message(peer))
             .collect()

@@ -8,12 +8,23 @@
 //! burst from the first gap, or single reads of holes in the middle. A vehicle whose FTP
 //! sessions are all taken (a ground station that went away mid-transfer) is reset (a few times at most:
 //! an open of ours whose answer was lost leaves our own session open).
+//!
+//! A read either keeps the file's bytes and hands them over at the end (`@PARAM/param.pck`),
+//! or streams them ([`FtpTransfer::read_streaming`]: an onboard log of a known size, resumed
+//! from the ranges already held): new bytes come out in [`FtpPoll::data`] as they arrive and
+//! nothing is kept in memory.
 
 use mavlink::dialects::ardupilotmega as apm;
 
 use super::ranges::Ranges;
 use super::Target;
 use crate::protocol::{FrameHeader, MavMessage};
+
+/// The next request's sequence number, for every transfer of this program: ArduPilot takes a
+/// request numbered as the one before (in the same session) for that one again and sends its
+/// answer again, so a new transfer must not start again at 1 (a folder listed after another
+/// got the first folder's "not found").
+static NEXT_SEQ: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(1);
 
 /// How long a request waits for its answer before it is sent again.
 pub const REQUEST_TIMEOUT_US: u64 = 1_000_000;
@@ -151,6 +162,8 @@ const NAK_EOF: u8 = 6;
 pub enum FtpEnd {
     /// The file's bytes, or the directory's entries.
     File(Vec<u8>),
+    /// A streamed read has every byte of the file (they came out in [`FtpPoll::data`]).
+    Streamed,
     Listing(Vec<DirEntry>),
     /// The vehicle refused: the request and its reason.
     Refused {
@@ -176,6 +189,8 @@ pub struct FtpPoll {
     pub send: Vec<MavMessage>,
     /// Bytes received of the file's size, when that moved.
     pub progress: Option<(u64, u64)>,
+    /// A streamed read's new bytes: (offset, bytes), each byte once.
+    pub data: Vec<(u32, Vec<u8>)>,
     pub ended: Option<FtpEnd>,
 }
 
@@ -212,12 +227,33 @@ pub struct FtpTransfer {
     /// Bytes held when the last read was asked for, and reads since that brought none.
     asked_with: u64,
     stalled: u32,
+    /// A streamed read: the file's size as the caller knows it (the open must agree).
+    streaming: Option<u32>,
+    /// A streamed read's new bytes, until the next poll takes them.
+    fresh: Vec<(u32, Vec<u8>)>,
 }
 
 impl FtpTransfer {
     /// Reads the file at `path` (ArduPilot: `@PARAM/param.pck`, `@SYS/…`, `/APM/LOGS/…`).
     pub fn read(now_us: u64, target: Target, path: &str) -> (Self, Vec<MavMessage>) {
         Self::start(now_us, target, path, Stage::Opening)
+    }
+
+    /// Reads the file at `path`, `size` bytes long, apart from the ranges in `have`: its new
+    /// bytes come out in [`FtpPoll::data`] as they arrive, and it ends [`FtpEnd::Streamed`]
+    /// when every byte is held. A file of another size is refused at the open.
+    pub fn read_streaming(
+        now_us: u64,
+        target: Target,
+        path: &str,
+        size: u32,
+        have: Ranges,
+    ) -> (Self, Vec<MavMessage>) {
+        let (mut transfer, first) = Self::start(now_us, target, path, Stage::Opening);
+        transfer.streaming = Some(size);
+        transfer.have = have;
+        transfer.asked_with = transfer.have.held();
+        (transfer, first)
     }
 
     /// Lists the directory at `path`.
@@ -241,6 +277,8 @@ impl FtpTransfer {
             resets: 0,
             asked_with: 0,
             stalled: 0,
+            streaming: None,
+            fresh: Vec::new(),
         };
         let first = match transfer.stage {
             Stage::Listing => transfer.list_request(now_us, 0),
@@ -253,8 +291,36 @@ impl FtpTransfer {
         self.stage == Stage::Finished
     }
 
+    /// The session of a file being read.
+    pub fn reading_session(&self) -> Option<u8> {
+        matches!(self.stage, Stage::Reading { .. }).then_some(self.session)
+    }
+
+    /// Bytes a streamed read got another way: not asked for again.
+    pub fn also_have(&mut self, start: u32, end: u32) {
+        if end > start {
+            self.have.insert(start, end);
+        }
+    }
+
+    /// Stops here: the message that closes the session, if a file is open. The vehicle may
+    /// still be sending the burst it was asked for.
+    pub fn close(&mut self) -> Vec<MavMessage> {
+        if self.stage == Stage::Finished {
+            return Vec::new();
+        }
+        let at = self.deadline_us;
+        self.end(
+            at,
+            FtpEnd::TimedOut {
+                op: "closed".to_owned(),
+            },
+        )
+        .send
+    }
+
     fn request(&mut self, now_us: u64, opcode: Op, offset: u32, data: Vec<u8>) -> MavMessage {
-        self.seq = self.seq.wrapping_add(1);
+        self.seq = NEXT_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let packet = Packet {
             seq: self.seq,
             session: self.session,
@@ -312,6 +378,13 @@ impl FtpTransfer {
         if end <= offset {
             return;
         }
+        if self.streaming.is_some() {
+            if self.have.insert(offset, end) > 0 {
+                self.fresh
+                    .push((offset, bytes[..(end - offset) as usize].to_vec()));
+            }
+            return;
+        }
         let (start, stop) = (offset as usize, end as usize);
         if self.data.len() < stop {
             self.data.resize(stop, 0);
@@ -336,7 +409,9 @@ impl FtpTransfer {
     }
 
     /// Asks for what is missing: a burst from the first gap when nothing after it came, else a
-    /// single read of the hole; the end when nothing is missing.
+    /// single read of the hole; the end when nothing is missing. A streamed read bursts the
+    /// rest of the file first and fills the holes after: a resumed or switched download starts
+    /// with holes, and each costs a round trip.
     fn ask_for_missing(&mut self, now_us: u64, size: u32) -> FtpPoll {
         let held = self.received();
         if held == self.asked_with {
@@ -348,7 +423,14 @@ impl FtpTransfer {
             let reason = format!("no new byte after {MAX_STALLED} reads ({held} of {size})");
             return self.end(now_us, refused("read", &reason));
         }
-        match self.first_gap(size) {
+        let gap = if self.streaming.is_some() {
+            let tail = self.have.gaps(size).last().filter(|(_, end)| *end == size);
+            tail.or_else(|| self.first_gap(size))
+        } else {
+            self.first_gap(size)
+        };
+        match gap {
+            None if self.streaming.is_some() => self.end(now_us, FtpEnd::Streamed),
             None => {
                 let mut bytes = std::mem::take(&mut self.data);
                 bytes.truncate(size as usize);
@@ -377,6 +459,12 @@ impl FtpTransfer {
         header: &FrameHeader,
         message: &MavMessage,
     ) -> FtpPoll {
+        let mut poll = self.answer(now_us, header, message);
+        poll.data = std::mem::take(&mut self.fresh);
+        poll
+    }
+
+    fn answer(&mut self, now_us: u64, header: &FrameHeader, message: &MavMessage) -> FtpPoll {
         let MavMessage::FILE_TRANSFER_PROTOCOL(ftp) = message else {
             return FtpPoll::default();
         };
@@ -391,7 +479,11 @@ impl FtpTransfer {
         let Some(pending) = self.pending.clone() else {
             return FtpPoll::default();
         };
-        let answers_pending = packet.req_opcode == pending.opcode;
+        // An answer is numbered one past its request (a burst's EOF: as the request); a late
+        // answer to an earlier request of the same kind (a radio's delay, a retry's double)
+        // is not this one's.
+        let answers_pending = packet.req_opcode == pending.opcode
+            && (packet.seq == pending.seq.wrapping_add(1) || packet.seq == pending.seq);
         let nak = packet.opcode == Op::Nak as u8;
         let ack = packet.opcode == Op::Ack as u8;
         if !(ack || nak) {
@@ -416,6 +508,12 @@ impl FtpTransfer {
                 };
                 if size > MAX_FILE {
                     return self.end(now_us, refused("open", &format!("{size} bytes is too big")));
+                }
+                if let Some(expected) = self.streaming.filter(|expected| *expected != size) {
+                    self.session = packet.session;
+                    self.stage = Stage::Reading { size };
+                    let reason = format!("it has {size} bytes, not {expected}");
+                    return self.end(now_us, refused(&format!("open {}", self.path), &reason));
                 }
                 self.session = packet.session;
                 self.stage = Stage::Reading { size };
@@ -455,6 +553,10 @@ impl FtpTransfer {
                     let short_last = packet.req_opcode == Op::BurstReadFile as u8
                         && packet.burst_complete
                         && packet.data.len() < MAX_DATA;
+                    if short_last && end < size && self.streaming.is_some() {
+                        let reason = format!("the file ends at byte {end}, before {size}");
+                        return self.end(now_us, refused("read", &reason));
+                    }
                     let size = if short_last && end < size && !self.holds_past(end) {
                         self.ends_at(end)
                     } else {
@@ -483,6 +585,11 @@ impl FtpTransfer {
                     let at_once =
                         packet.seq == pending.seq || packet.seq == pending.seq.wrapping_add(1);
                     if answers_pending && at_once && pending.offset < size {
+                        if let Some(expected) = self.streaming {
+                            let at = pending.offset;
+                            let reason = format!("the file ends at byte {at}, before {expected}");
+                            return self.end(now_us, refused("read", &reason));
+                        }
                         if self.holds_past(pending.offset) {
                             let reason = format!(
                                 "the vehicle ended the file at {} after sending bytes past it",
@@ -495,6 +602,9 @@ impl FtpTransfer {
                     }
                     // The end of a burst at the end of the file: anything lost is asked again.
                     return self.ask_for_missing(now_us, size);
+                }
+                if !answers_pending {
+                    return FtpPoll::default();
                 }
                 let reason = packet.nak_reason();
                 self.end(now_us, refused("read", &reason))

@@ -10,6 +10,7 @@
 
 pub mod command;
 pub mod ftp;
+pub mod log_files;
 pub mod logs;
 pub mod mission;
 pub mod params;
@@ -127,6 +128,9 @@ pub enum Action {
         size: u32,
         #[serde(default)]
         have: Vec<(u32, u32)>,
+        /// Log messages, MAVLink FTP, or whichever is faster on the link.
+        #[serde(default)]
+        via: logs::LogVia,
     },
     /// Erase every onboard log; accepted when the vehicle lists none.
     EraseLogs,

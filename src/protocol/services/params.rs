@@ -456,7 +456,7 @@ impl FtpFetch<'_> {
             },
             FtpEnd::Refused { op, reason } => format!("{op}: {reason}"),
             FtpEnd::TimedOut { op } => format!("{op}: no answer"),
-            FtpEnd::Listing(_) => "a listing, not a file".to_owned(),
+            FtpEnd::Listing(_) | FtpEnd::Streamed => "not the file's bytes".to_owned(),
         };
         *self.ftp = None;
         *self.quiet_since_us = now_us;

@@ -4,8 +4,10 @@
 //! request ends clearly incomplete.
 
 use super::*;
-use crate::protocol::services::logs::{LogEntry, DATA_LEN, MAX_STALLED, QUIET_US};
+use crate::protocol::services::ftp::Packet;
+use crate::protocol::services::logs::{LogEntry, LogVia, DATA_LEN, MAX_STALLED, QUIET_US};
 use crate::protocol::services::ranges::Ranges;
+use crate::sim::ftp::{Files, FtpServer};
 
 /// A scripted ArduPilot logger (AP_Logger_MAVLinkLogTransfer's rules): one range sent at a
 /// time (a data request while sending is dropped), LOG_DATA of up to 90 bytes, a short packet
@@ -26,6 +28,31 @@ struct Logger {
     /// Every data request taken: (offset, count).
     requests: Vec<(u32, u32)>,
     queue: Vec<MavMessage>,
+    /// The logs as files by MAVLink FTP (`/APM/LOGS/00000001.BIN`…), when it serves them.
+    ftp: Option<FtpServer>,
+    now_s: f64,
+}
+
+/// The logger's files as ArduPilot's log folder.
+struct LogFolder<'a>(&'a [Vec<u8>]);
+
+impl Files for LogFolder<'_> {
+    fn file(&self, path: &str) -> Option<Vec<u8>> {
+        let name = path.strip_prefix("/APM/LOGS/")?;
+        let index = (0..self.0.len()).find(|&index| crate::sim::logs::file_name(index) == name)?;
+        Some(self.0[index].clone())
+    }
+
+    fn dir(&self, path: &str) -> Option<Vec<(String, Option<u64>)>> {
+        (path == "/APM/LOGS").then(|| {
+            (0..self.0.len())
+                .map(|index| {
+                    let size = self.0[index].len() as u64;
+                    (crate::sim::logs::file_name(index), Some(size))
+                })
+                .collect()
+        })
+    }
 }
 
 impl Logger {
@@ -41,7 +68,15 @@ impl Logger {
             dropped_requests: 0,
             requests: Vec::new(),
             queue: Vec::new(),
+            ftp: None,
+            now_s: 0.0,
         }
+    }
+
+    /// Also serves the logs as files by MAVLink FTP, a burst packet every `pace_s` seconds.
+    fn with_ftp(mut self, pace_s: f64) -> Self {
+        self.ftp = Some(FtpServer::paced(pace_s));
+        self
     }
 
     fn stalled(&self) -> bool {
@@ -109,6 +144,15 @@ impl Logger {
                 self.sending = Some((request.id, request.ofs, remaining));
             }
             MavMessage::LOG_REQUEST_END(_) => self.sending = None,
+            MavMessage::FILE_TRANSFER_PROTOCOL(ftp) => {
+                let (Some(server), Some(packet)) = (&mut self.ftp, Packet::decode(&ftp.payload))
+                else {
+                    return;
+                };
+                let answers = server.request(self.now_s, &packet, &LogFolder(&self.files));
+                self.queue
+                    .extend(answers.iter().map(|answer| answer.message(GCS)));
+            }
             // As ArduPilot 4.7 SITL does: the numbers stay listed, empty.
             MavMessage::LOG_ERASE(_) => self.files.iter_mut().for_each(Vec::clear),
             _ => {}
@@ -118,6 +162,9 @@ impl Logger {
     /// What the logger sends in one step.
     fn step(&mut self) -> Vec<MavMessage> {
         let mut out = std::mem::take(&mut self.queue);
+        if let Some(server) = &mut self.ftp {
+            out.extend(server.tick(self.now_s).iter().map(|p| p.message(GCS)));
+        }
         for _ in 0..self.per_step {
             if self.stalled() {
                 break;
@@ -161,6 +208,14 @@ struct Weather {
 }
 
 impl Weather {
+    /// Nothing reordered; `copies` of each message arrive.
+    fn losing(copies: impl FnMut(u64) -> usize + 'static) -> Self {
+        Self {
+            copies: Box::new(copies),
+            reorder: false,
+        }
+    }
+
     fn clear() -> Self {
         Self {
             copies: Box::new(|_| 1),
@@ -185,6 +240,7 @@ fn run(
     let mut held: Option<MavMessage> = None;
     let end = rig.now_us + limit_us;
     while rig.now_us < end && rig.outcomes(id).is_empty() {
+        logger.now_s = rig.now_us as f64 / 1e6;
         for (_, message, _) in rig.sent[read..].iter().cloned() {
             if matches!(message, MavMessage::LOG_REQUEST_DATA(_)) {
                 requests += 1;
@@ -259,13 +315,25 @@ fn data_requests(rig: &Rig) -> Vec<(u32, u32)> {
         .collect()
 }
 
+/// A download by log messages (the tests of the FTP way say so).
 fn download(log_id: u16, size: usize, have: Vec<(u32, u32)>) -> Action {
+    download_via(log_id, size, have, LogVia::Messages)
+}
+
+fn download_via(log_id: u16, size: usize, have: Vec<(u32, u32)>, via: LogVia) -> Action {
     Action::DownloadLog {
         log_id,
         size: size as u32,
         have,
+        via,
     }
 }
+
+/// The ground station, as FTP answers name it.
+const GCS: Target = Target {
+    system_id: 255,
+    component_id: 190,
+};
 
 #[test]
 fn a_clean_download_is_one_request_and_every_byte_once() {
@@ -299,10 +367,8 @@ fn lost_data_and_lost_requests_are_asked_for_again_one_request_at_a_time() {
     let mut rig = Rig::new();
     rig.submit(1, download(1, content.len(), Vec::new()));
     // About 6 % of the vehicle's packets lost, in runs; the 2nd and 5th data requests lost.
-    let mut weather = Weather {
-        copies: Box::new(|n| usize::from(!(n % 17 == 3 || n % 29 == 0 || (200..203).contains(&n)))),
-        reorder: false,
-    };
+    let mut weather =
+        Weather::losing(|n| usize::from(!(n % 17 == 3 || n % 29 == 0 || (200..203).contains(&n))));
     let mut lose = |_: &MavMessage, n: u64| n == 2 || n == 5;
     run(
         &mut rig,
@@ -388,10 +454,7 @@ fn link_loss_ends_a_download_and_a_resumed_one_asks_only_for_the_rest() {
     let mut rig = Rig::new();
     rig.submit(1, download(1, content.len(), Vec::new()));
     // Every 10th packet lost, and the link gone after 2 s.
-    let mut weather = Weather {
-        copies: Box::new(|n| usize::from(n % 10 != 0)),
-        reorder: false,
-    };
+    let mut weather = Weather::losing(|n| usize::from(n % 10 != 0));
     run(
         &mut rig,
         &mut logger,
@@ -488,10 +551,7 @@ fn a_list_with_lost_entries_asks_for_the_missing_ones() {
     let mut rig = Rig::new();
     rig.submit(1, Action::ListLogs);
     // The first answer loses entries 2 and 3.
-    let mut weather = Weather {
-        copies: Box::new(|n| usize::from(!(n == 2 || n == 3))),
-        reorder: false,
-    };
+    let mut weather = Weather::losing(|n| usize::from(!(n == 2 || n == 3)));
     run(
         &mut rig,
         &mut logger,
@@ -649,4 +709,224 @@ fn a_late_copy_of_an_earlier_ranges_last_packet_neither_ends_nor_re_asks() {
     }
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     assert_eq!(assembled(&rig, 1, 1_000).0, content);
+}
+
+/// The steps said for request `id`.
+fn steps_of(rig: &Rig, id: RequestId) -> Vec<String> {
+    rig.events
+        .iter()
+        .filter_map(|event| match event {
+            ServiceEvent::Step { id: of, step } if *of == id => Some(step.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// FTP requests the hub sent for request `id`.
+fn ftp_sent(rig: &Rig, id: RequestId) -> usize {
+    rig.sent
+        .iter()
+        .filter(|(_, m, of)| matches!(m, MavMessage::FILE_TRANSFER_PROTOCOL(_)) && *of == Some(id))
+        .count()
+}
+
+/// LOG_REQUEST_DATA the hub sent for request `id`.
+fn data_requests_of(rig: &Rig, id: RequestId) -> usize {
+    rig.sent
+        .iter()
+        .filter(|(_, m, of)| matches!(m, MavMessage::LOG_REQUEST_DATA(_)) && *of == Some(id))
+        .count()
+}
+
+#[test]
+fn auto_measures_both_ways_and_goes_on_by_ftp_when_it_is_faster_and_remembers() {
+    let first = file(400_000, 3);
+    let second = file(300_000, 4);
+    // Log messages: 3 a step (5 400 B/s); FTP: 239 bytes every 25 ms (9 560 B/s).
+    let mut logger = Logger::new(vec![first.clone(), second.clone()]).with_ftp(0.025);
+    let mut rig = Rig::new();
+    rig.submit(1, download_via(1, first.len(), Vec::new(), LogVia::Auto));
+    run_clear(&mut rig, &mut logger, 1, 600_000_000);
+    assert_eq!(rig.outcome(1), Outcome::Accepted);
+    let (bytes, carried) = assembled(&rig, 1, first.len());
+    assert_eq!(bytes, first, "byte-identical");
+    assert_eq!(carried, first.len(), "each byte reported once");
+    let steps = steps_of(&rig, 1);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("log messages: 5") && s.contains("/APM/LOGS/00000001.BIN")),
+        "{steps:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("MAVLink FTP 9") && s.ends_with("on by FTP")),
+        "{steps:?}"
+    );
+    assert!(data_requests_of(&rig, 1) >= 1, "log messages were measured");
+    assert_eq!(logger.dropped_requests, 0);
+
+    // The next download goes straight by FTP: not one log message asked for.
+    rig.submit(2, download_via(2, second.len(), Vec::new(), LogVia::Auto));
+    run_clear(&mut rig, &mut logger, 2, 600_000_000);
+    assert_eq!(rig.outcome(2), Outcome::Accepted);
+    assert_eq!(assembled(&rig, 2, second.len()).0, second);
+    assert_eq!(data_requests_of(&rig, 2), 0);
+    let steps = steps_of(&rig, 2);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.starts_with("by MAVLink FTP (/APM/LOGS/00000002.BIN): faster")),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn auto_goes_back_to_log_messages_when_ftp_is_slower_and_loses_no_byte() {
+    let content = file(300_000, 5);
+    // FTP: a packet every 200 ms (1 195 B/s), as an autopilot that gives FTP a third of a
+    // slow link; the burst it was asked for goes on after the switch back.
+    let mut logger = Logger::new(vec![content.clone()]).with_ftp(0.2);
+    let mut rig = Rig::new();
+    rig.submit(1, download_via(1, content.len(), Vec::new(), LogVia::Auto));
+    // 3 % of the vehicle's messages lost.
+    let mut weather = Weather::losing(|n| usize::from(n % 33 != 7));
+    run(
+        &mut rig,
+        &mut logger,
+        1,
+        &mut weather,
+        &mut no_loss,
+        600_000_000,
+    );
+    assert_eq!(rig.outcome(1), Outcome::Accepted);
+    let (bytes, carried) = assembled(&rig, 1, content.len());
+    assert_eq!(bytes, content, "byte-identical");
+    assert_eq!(carried, content.len(), "each byte reported once");
+    let steps = steps_of(&rig, 1);
+    assert!(
+        steps.iter().any(|s| s.ends_with("on by log messages")),
+        "{steps:?}"
+    );
+    assert_eq!(logger.dropped_requests, 0, "{:?}", data_requests(&rig));
+}
+
+#[test]
+fn a_vehicle_without_ftp_gets_log_messages_after_a_short_search_once() {
+    let first = file(200_000, 6);
+    let second = file(150_000, 7);
+    let mut logger = Logger::new(vec![first.clone(), second.clone()]);
+    let mut rig = Rig::new();
+    let started = rig.now_us;
+    rig.submit(1, download_via(1, first.len(), Vec::new(), LogVia::Auto));
+    run_clear(&mut rig, &mut logger, 1, 600_000_000);
+    assert_eq!(rig.outcome(1), Outcome::Accepted);
+    assert_eq!(assembled(&rig, 1, first.len()).0, first);
+    let steps = steps_of(&rig, 1);
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("no log folder listed within 3 s; by log messages")),
+        "{steps:?}"
+    );
+    // The search took its 3 s, not more.
+    let first_request = rig
+        .sent
+        .iter()
+        .find(|(_, m, _)| matches!(m, MavMessage::LOG_REQUEST_DATA(_)))
+        .map(|(at, _, _)| *at)
+        .unwrap();
+    assert!(
+        first_request - started <= 3_100_000,
+        "{}",
+        first_request - started
+    );
+    // The next one does not search again.
+    rig.submit(2, download_via(2, second.len(), Vec::new(), LogVia::Auto));
+    run_clear(&mut rig, &mut logger, 2, 600_000_000);
+    assert_eq!(rig.outcome(2), Outcome::Accepted);
+    assert_eq!(ftp_sent(&rig, 2), 0);
+}
+
+#[test]
+fn by_ftp_a_resumed_download_reads_only_the_missing_bytes_through_loss() {
+    let content = file(250_000, 8);
+    let mut logger = Logger::new(vec![content.clone()]).with_ftp(0.025);
+    let mut rig = Rig::new();
+    let have = vec![(0, 100_000), (150_000, 200_000)];
+    rig.submit(1, download_via(1, content.len(), have.clone(), LogVia::Ftp));
+    // 5 % of the vehicle's messages lost, some duplicated, some out of order.
+    let mut weather = Weather {
+        copies: Box::new(|n| match n % 20 {
+            3 => 0,
+            11 => 2,
+            _ => 1,
+        }),
+        reorder: true,
+    };
+    run(
+        &mut rig,
+        &mut logger,
+        1,
+        &mut weather,
+        &mut no_loss,
+        600_000_000,
+    );
+    assert_eq!(rig.outcome(1), Outcome::Accepted);
+    let mut held = Ranges::from_pairs(have.iter().copied());
+    let mut bytes = vec![0u8; content.len()];
+    for &(start, end) in &have {
+        bytes[start as usize..end as usize].copy_from_slice(&content[start as usize..end as usize]);
+    }
+    let mut carried = 0;
+    for event in &rig.events {
+        if let ServiceEvent::LogData {
+            offset,
+            bytes: data,
+            ..
+        } = event
+        {
+            let end = *offset + data.len() as u32;
+            assert_eq!(
+                held.insert(*offset, end),
+                data.len() as u32,
+                "new bytes only"
+            );
+            bytes[*offset as usize..end as usize].copy_from_slice(data);
+            carried += data.len();
+        }
+    }
+    assert_eq!(bytes, content, "byte-identical");
+    assert_eq!(carried, 250_000 - 150_000, "only the missing bytes");
+    assert_eq!(data_requests_of(&rig, 1), 0, "no log message asked for");
+}
+
+#[test]
+fn ftp_only_is_refused_with_the_reason_when_no_file_is_offered_or_the_vehicle_is_armed() {
+    let content = file(120_000, 9);
+    // The vehicle lists its folder, but no file has the log's size.
+    let mut logger = Logger::new(vec![content.clone()]).with_ftp(0.025);
+    let mut rig = Rig::new();
+    rig.submit(1, download_via(1, 999, Vec::new(), LogVia::Ftp));
+    run_clear(&mut rig, &mut logger, 1, 60_000_000);
+    match rig.outcome(1) {
+        Outcome::Refused { result, reason, .. } => {
+            assert_eq!(result, "NO_FILE");
+            assert!(
+                reason[0].contains("no file of 999 bytes in /APM/LOGS"),
+                "{reason:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Armed: refused before anything is sent.
+    let mut rig = Rig::with_vehicle(copter(0, true));
+    rig.submit(2, download_via(1, content.len(), Vec::new(), LogVia::Ftp));
+    let outcome = rig.outcome(2);
+    assert!(
+        matches!(&outcome, Outcome::NotSent { reason } if reason.contains("armed")),
+        "{outcome:?}"
+    );
+    assert_eq!(ftp_sent(&rig, 2), 0);
 }
