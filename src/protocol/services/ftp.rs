@@ -39,6 +39,10 @@ const MAX_RESETS: u32 = 3;
 /// Reads in a row that bring no new byte before a read gives up: a vehicle that answers but
 /// never sends the rest must end in an outcome, not a loop.
 const MAX_STALLED: u32 = 20;
+/// Single reads of holes a streamed read keeps in flight at once (ArduPilot queues a few
+/// requests and answers them in turn): a hole costs a round trip, and a lossy radio leaves one
+/// every few packets of a burst.
+pub const MAX_READS: usize = 4;
 /// Largest file a read accepts (param.pck is tens of kB; onboard logs can be large).
 pub const MAX_FILE: u32 = 512 * 1024 * 1024;
 
@@ -231,6 +235,8 @@ pub struct FtpTransfer {
     streaming: Option<u32>,
     /// A streamed read's new bytes, until the next poll takes them.
     fresh: Vec<(u32, Vec<u8>)>,
+    /// A streamed read's single reads of holes in flight: their offsets.
+    reads: Vec<u32>,
 }
 
 impl FtpTransfer {
@@ -279,6 +285,7 @@ impl FtpTransfer {
             stalled: 0,
             streaming: None,
             fresh: Vec::new(),
+            reads: Vec::new(),
         };
         let first = match transfer.stage {
             Stage::Listing => transfer.list_request(now_us, 0),
@@ -425,7 +432,11 @@ impl FtpTransfer {
         }
         let gap = if self.streaming.is_some() {
             let tail = self.have.gaps(size).last().filter(|(_, end)| *end == size);
-            tail.or_else(|| self.first_gap(size))
+            if tail.is_none() && self.first_gap(size).is_some() {
+                return self.read_holes(now_us, size);
+            }
+            self.reads.clear();
+            tail
         } else {
             self.first_gap(size)
         };
@@ -449,6 +460,42 @@ impl FtpTransfer {
                     ..FtpPoll::default()
                 }
             }
+        }
+    }
+
+    /// A streamed read's holes, [`MAX_READS`] single reads in flight: the reads answered are
+    /// topped up with the next holes (239 bytes at most each).
+    fn read_holes(&mut self, now_us: u64, size: u32) -> FtpPoll {
+        let have = &self.have;
+        self.reads.retain(|&offset| {
+            have.gaps(size)
+                .any(|(start, end)| start <= offset && offset < end)
+        });
+        let mut pieces = Vec::new();
+        for (start, end) in self.have.gaps(size) {
+            let mut at = start;
+            while at < end && pieces.len() < MAX_READS {
+                let len = (end - at).min(MAX_DATA as u32);
+                pieces.push((at, len));
+                at += len;
+            }
+            if pieces.len() >= MAX_READS {
+                break;
+            }
+        }
+        let mut send = Vec::new();
+        for (offset, len) in pieces {
+            if self.reads.len() >= MAX_READS {
+                break;
+            }
+            if !self.reads.contains(&offset) {
+                self.reads.push(offset);
+                send.push(self.request(now_us, Op::ReadFile, offset, vec![0; len as usize]));
+            }
+        }
+        FtpPoll {
+            send,
+            ..FtpPoll::default()
         }
     }
 
@@ -565,6 +612,10 @@ impl FtpTransfer {
                     let before = self.received();
                     self.note(packet.offset, &packet.data, size);
                     let moved = self.received() != before;
+                    if !moved && self.streaming.is_some() && !self.reads.is_empty() {
+                        // A copy of an answer: the reads in flight are answered by themselves.
+                        return FtpPoll::default();
+                    }
                     let burst_over =
                         packet.req_opcode == Op::ReadFile as u8 || packet.burst_complete;
                     let mut poll = if burst_over || self.first_gap(size).is_none() {
@@ -670,7 +721,8 @@ impl FtpTransfer {
             return self.end(now_us, FtpEnd::TimedOut { op });
         }
         if let Stage::Reading { size } = self.stage {
-            // A burst went quiet: ask for what is still missing.
+            // A burst went quiet, or reads went unanswered: ask for what is still missing.
+            self.reads.clear();
             return self.ask_for_missing(now_us, size);
         }
         // Anything else: the same request again, with the same sequence number.
