@@ -368,6 +368,7 @@ pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
     if let Some(demo) = &demo_vehicle {
         options.connect_to = Some((demo.device.clone(), Baud::Auto));
     }
+    private_window_settings();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Airlock")
@@ -390,6 +391,18 @@ pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
         }),
     )
     .map_err(|error| anyhow::anyhow!("cannot open the window: {error}"))
+}
+
+/// eframe keeps the window's settings in `app.ron` in Airlock's data folder, written with the
+/// process's umask (0644 under the usual 022). It truncates the file it finds, which keeps that
+/// file's mode: so the file is made private (or made, private and empty) before eframe opens it.
+fn private_window_settings() {
+    let Some(dir) = eframe::storage_dir("airlock") else {
+        return;
+    };
+    if let Err(error) = crate::capture::make_private_file(&dir.join("app.ron"), b"{}") {
+        eprintln!("airlock: window settings: {error}");
+    }
 }
 
 /// SIGINT or SIGTERM closes the window the normal way, so the flight is closed cleanly.

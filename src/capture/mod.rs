@@ -117,6 +117,37 @@ pub fn create_private_dir(path: &Path) -> Result<(), CaptureError> {
         .map_err(|source| CaptureError::io(path, source))
 }
 
+/// Copies `source` to a new file `to`, private to the user whatever the source's mode (a
+/// plain copy keeps the source's mode: a 0644 log imported stays readable by everyone).
+pub fn copy_private(source: &Path, to: &Path) -> Result<u64, CaptureError> {
+    let mut from = File::open(source).map_err(|error| CaptureError::io(source, error))?;
+    let mut out = create_private_file(to)?;
+    let copied = std::io::copy(&mut from, &mut out)
+        .and_then(|copied| out.sync_all().map(|()| copied))
+        .map_err(|error| CaptureError::io(to, error));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(to);
+    }
+    copied
+}
+
+/// Makes the file at `path` private to the user (0600), creating it with `initial` when it
+/// is missing: for files another library writes by truncating (which keeps the mode).
+pub fn make_private_file(path: &Path, initial: &[u8]) -> Result<(), CaptureError> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    if path.exists() {
+        return std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|error| CaptureError::io(path, error));
+    }
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    create_private_file(path)?
+        .write_all(initial)
+        .map_err(|error| CaptureError::io(path, error))
+}
+
 /// Writes `bytes` to `path` atomically (temporary file, sync, rename), private to the user.
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
     use std::io::Write;
@@ -136,4 +167,49 @@ pub fn flight_folder_name(time: SystemTime) -> String {
         .to_string()
         .replace('T', "_")
         .replace(':', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_file_another_library_writes_is_made_private_and_keeps_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        // Missing: made, private, with the initial bytes, in a private folder.
+        let made = dir.path().join("settings/app.ron");
+        make_private_file(&made, b"{}").unwrap();
+        assert_eq!(std::fs::read(&made).unwrap(), b"{}");
+        assert_eq!((mode(&made), mode(made.parent().unwrap())), (0o600, 0o700));
+        // There, readable by everyone: made private, its bytes untouched.
+        let there = dir.path().join("there.ron");
+        std::fs::write(&there, b"(kept)").unwrap();
+        std::fs::set_permissions(&there, std::fs::Permissions::from_mode(0o644)).unwrap();
+        make_private_file(&there, b"{}").unwrap();
+        assert_eq!(std::fs::read(&there).unwrap(), b"(kept)");
+        assert_eq!(mode(&there), 0o600);
+        // Truncated and written again the way eframe does: still private.
+        std::fs::File::create(&there).unwrap();
+        assert_eq!(mode(&there), 0o600);
+    }
+
+    #[test]
+    fn a_private_copy_does_not_keep_the_sources_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("theirs.tlog");
+        std::fs::write(&source, b"bytes of another ground station").unwrap();
+        std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let to = dir.path().join("ours.tlog");
+        assert_eq!(copy_private(&source, &to).unwrap(), 31);
+        assert_eq!(std::fs::read(&to).unwrap(), std::fs::read(&source).unwrap());
+        assert_eq!(mode(&to), 0o600);
+        // Never over an existing file.
+        assert!(copy_private(&source, &to).is_err());
+        assert_eq!(std::fs::read(&to).unwrap().len(), 31);
+    }
 }

@@ -16,7 +16,6 @@
 //! different format, or of a file whose length or modification time changed, is rebuilt.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -495,20 +494,15 @@ impl FlightIndex {
             .ok_or_else(|| std::io::Error::other("the index cannot be encoded"))?;
         let mut last_error = None;
         for candidate in Self::path_for(file, fallback_dir) {
-            if let Some(dir) = candidate.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            // Written whole under another name, then renamed: a reader never sees half of it.
-            let partial = candidate.with_extension("alidx.partial");
-            let written = std::fs::File::create(&partial)
-                .and_then(|mut f| f.write_all(&encoded))
-                .and_then(|()| std::fs::rename(&partial, &candidate));
+            // Private (it holds the track and the vehicle's texts), written whole under another
+            // name, then renamed: a reader never sees half of it.
+            let written = candidate
+                .parent()
+                .map_or(Ok(()), crate::capture::create_private_dir)
+                .and_then(|()| crate::capture::write_private_atomic(&candidate, &encoded));
             match written {
                 Ok(()) => return Ok(candidate),
-                Err(error) => {
-                    let _ = std::fs::remove_file(&partial);
-                    last_error = Some(error);
-                }
+                Err(error) => last_error = Some(std::io::Error::other(error)),
             }
         }
         Err(last_error.unwrap_or_else(|| std::io::Error::other("nowhere to keep the index")))

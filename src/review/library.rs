@@ -193,9 +193,11 @@ pub fn import_tlog(source: &Path, flights_dir: &Path) -> Result<PathBuf, super::
         n += 1;
         dir = flights_dir.join(format!("{when}_imported_{stem}_{n}"));
     }
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    crate::capture::create_private_dir(&dir)
+        .map_err(|error| io(&dir)(std::io::Error::other(error)))?;
     let tlog = dir.join(TLOG_FILE);
-    std::fs::copy(source, &tlog).map_err(io(&tlog))?;
+    crate::capture::copy_private(source, &tlog)
+        .map_err(|error| io(&tlog)(std::io::Error::other(error)))?;
     let meta = FlightMeta {
         format: FlightMeta::FORMAT,
         airlock_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -91,12 +91,15 @@ fn replayable(path: &Path, cache_dir: &Path) -> Result<Opened, ReviewError> {
         path: cache_dir.to_owned(),
         source,
     };
-    std::fs::create_dir_all(cache_dir).map_err(io)?;
+    let private = |error: crate::capture::CaptureError| io(std::io::Error::other(error));
+    crate::capture::create_private_dir(cache_dir).map_err(private)?;
     let name = path.to_string_lossy().replace(['/', '\\'], "_");
     let made = cache_dir.join(format!("{name}.tlog"));
     if !made.is_file() {
         let partial = made.with_extension("partial");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
+        let _ = std::fs::remove_file(&partial);
+        let file = crate::capture::create_private_file(&partial).map_err(private)?;
+        let mut out = std::io::BufWriter::new(file);
         super::export::export_tlog(&opened, &mut out).map_err(io)?;
         drop(out);
         std::fs::rename(&partial, &made).map_err(io)?;
