@@ -144,36 +144,40 @@ impl Finder {
     }
 }
 
-/// Bytes a way of downloading brought over a stretch of time, from its first byte.
+/// New bytes a way of downloading brought over a stretch of time, from its first ones.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Meter {
-    /// When its first byte came, and what was held then.
-    from: Option<(u64, u64)>,
-    /// When its last byte came, and what was held then.
-    to: Option<(u64, u64)>,
+    /// When its first bytes came.
+    from: Option<u64>,
+    /// New bytes since then (those first ones start the clock and are not counted).
+    counted: u64,
 }
 
 impl Meter {
-    /// Notes that `held` bytes are held at `now_us`, after new bytes came.
-    pub fn note(&mut self, now_us: u64, held: u64) {
+    /// Notes `bytes` new bytes at `now_us`.
+    pub fn note(&mut self, now_us: u64, bytes: u64) {
         if self.from.is_none() {
-            self.from = Some((now_us, held));
+            self.from = Some(now_us);
+        } else {
+            self.counted += bytes;
         }
-        self.to = Some((now_us, held));
+    }
+
+    /// When its first bytes came.
+    pub fn first_at(&self) -> Option<u64> {
+        self.from
     }
 
     /// How long it has measured, µs.
     pub fn span_us(&self, now_us: u64) -> u64 {
-        self.from.map_or(0, |(from, _)| now_us.saturating_sub(from))
+        self.from.map_or(0, |from| now_us.saturating_sub(from))
     }
 
     /// Bytes a second, over what it measured up to `now_us`.
     pub fn rate(&self, now_us: u64) -> f64 {
-        match (self.from, self.to) {
-            (Some((_, held_from)), Some((_, held_to))) if self.span_us(now_us) > 0 => {
-                (held_to - held_from) as f64 * 1e6 / self.span_us(now_us) as f64
-            }
-            _ => 0.0,
+        match self.span_us(now_us) {
+            0 => 0.0,
+            span => self.counted as f64 * 1e6 / span as f64,
         }
     }
 }
@@ -239,7 +243,8 @@ mod tests {
         let mut meter = Meter::default();
         assert_eq!(meter.rate(5_000_000), 0.0);
         meter.note(1_000_000, 1_000);
-        meter.note(3_000_000, 11_000);
+        meter.note(2_000_000, 4_000);
+        meter.note(3_000_000, 6_000);
         assert_eq!(meter.span_us(3_000_000), 2_000_000);
         assert!((meter.rate(3_000_000) - 5_000.0).abs() < 1e-9);
     }

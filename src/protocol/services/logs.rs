@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 use mavlink::dialects::ardupilotmega as apm;
 
-use super::ftp::{FtpEnd, FtpPoll, FtpTransfer, Op, Packet};
+use super::ftp::{FtpEnd, FtpPoll, FtpTransfer, Op, Packet, MAX_READS};
 use super::log_files::{Finder, Found, Meter, LOG_DIRS};
 use super::ranges::Ranges;
 use super::{Action, Outbound, Outcome, RequestId, ServiceEvent, Target};
@@ -212,6 +212,8 @@ struct Download {
     learned_why: Option<String>,
     /// Until when the log's file is looked for (but only FTP is wanted: as long as it takes).
     find_until_us: u64,
+    /// When the FTP read was started.
+    ftp_since_us: u64,
 }
 
 struct Job {
@@ -593,6 +595,7 @@ impl Download {
             ftp_tried: false,
             learned_why: learned.map(|learned| learned.why.clone()),
             find_until_us: now_us,
+            ftp_since_us: now_us,
         };
         let mut first = vec![request_end(target)];
         if download.by_messages {
@@ -635,16 +638,23 @@ impl Download {
     }
 
     /// Keeps bytes at `offset` (from either way): the event for the new ones.
-    fn take(&mut self, now_us: u64, offset: u32, bytes: &[u8], report: &mut Report) {
+    fn take(&mut self, now_us: u64, offset: u32, bytes: &[u8], by_ftp: bool, report: &mut Report) {
         let id = self.id;
         let end = offset.saturating_add(bytes.len() as u32).min(self.size);
-        if end <= offset || self.have.insert(offset, end) == 0 {
+        if end <= offset {
+            return;
+        }
+        let new = self.have.insert(offset, end);
+        if new == 0 {
             return;
         }
         if let Some(ftp) = &mut self.ftp {
             ftp.also_have(offset, end);
         }
-        self.meter.note(now_us, self.have.held());
+        if by_ftp == self.ftp.is_some() {
+            // Only the way running is measured (not the late bytes of the way left).
+            self.meter.note(now_us, u64::from(new));
+        }
         report.events.push(ServiceEvent::LogData {
             id,
             log_id: self.log_id,
@@ -674,6 +684,7 @@ impl Download {
             FtpTransfer::read_streaming(now_us, target, path, self.size, self.have.clone());
         self.ftp = Some(ftp);
         self.ftp_tried = true;
+        self.ftp_since_us = now_us;
         self.meter = Meter::default();
         send.extend(first);
         send
@@ -697,7 +708,7 @@ impl Download {
     fn ftp_poll(&mut self, now_us: u64, poll: FtpPoll, report: &mut Report) {
         report.send.extend(poll.send);
         for (offset, bytes) in &poll.data {
-            self.take(now_us, *offset, bytes, report);
+            self.take(now_us, *offset, bytes, true, report);
         }
         let Some(end) = poll.ended else {
             return;
@@ -741,7 +752,7 @@ impl Download {
     fn on_log_data(&mut self, now_us: u64, data: &apm::LOG_DATA_DATA, report: &mut Report) {
         let count = u32::from(data.count).min(DATA_LEN);
         let start = data.ofs;
-        self.take(now_us, start, &data.data[..count as usize], report);
+        self.take(now_us, start, &data.data[..count as usize], false, report);
         if !self.by_messages || self.have.covers(self.size) {
             // Late ones after a switch to FTP are kept; nothing is asked.
             return;
@@ -806,7 +817,7 @@ impl Download {
         {
             if let Some((offset, bytes)) = ftp_read_data(&packet.payload, session) {
                 self.late_burst = Some((now_us, offset));
-                self.take(now_us, offset, &bytes, report);
+                self.take(now_us, offset, &bytes, true, report);
             }
         }
     }
@@ -914,11 +925,32 @@ impl Download {
                 },
                 Some(Found::File { dir, .. }),
             ) if self.ftp.is_some() && measured => {
-                let ftp = self.meter.rate(now_us);
+                // A burst runs past what the radio lost; each hole is read again later, a round
+                // trip for every MAX_READS of them (the open and the burst's start took two).
+                // Log messages fill their holes in ranges the vehicle streams: on SITL at 2 %
+                // loss that took 1.4 % of the time, FTP's 14 %.
+                let burst = self.meter.rate(now_us);
+                let span_us = self.meter.span_us(now_us) as f64;
+                let round_trip_us = self
+                    .meter
+                    .first_at()
+                    .unwrap_or(now_us)
+                    .saturating_sub(self.ftp_since_us) as f64
+                    / 2.0;
+                let holes = self.have.holes();
+                let refill_us = holes as f64 * round_trip_us / MAX_READS as f64;
+                let ftp = burst * span_us / (span_us + refill_us).max(1.0);
                 self.plan = Plan::Decided;
+                let ftp_words = match holes {
+                    0 => rate_words(burst),
+                    _ => format!(
+                        "{} ({} with its {holes} holes read again)",
+                        rate_words(burst),
+                        rate_words(ftp)
+                    ),
+                };
                 let why = format!(
-                    "MAVLink FTP {}, log messages {}",
-                    rate_words(ftp),
+                    "MAVLink FTP {ftp_words}, log messages {}",
                     rate_words(messages)
                 );
                 if ftp >= messages {

@@ -76,6 +76,13 @@ impl Ranges {
         self.first_gap(size).is_none()
     }
 
+    /// Gaps between the ranges held (not the part after the last one).
+    pub fn holes(&self) -> usize {
+        self.0.len().saturating_sub(usize::from(
+            self.0.first().is_some_and(|&(start, _)| start == 0),
+        ))
+    }
+
     /// Whether any byte past `offset` is held.
     pub fn holds_past(&self, offset: u32) -> bool {
         self.0.last().is_some_and(|&(_, end)| end > offset)
@@ -91,6 +98,15 @@ impl Ranges {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn holes_are_the_gaps_before_the_last_range() {
+        assert_eq!(Ranges::default().holes(), 0);
+        assert_eq!(Ranges::from_pairs([(0, 10)]).holes(), 0);
+        assert_eq!(Ranges::from_pairs([(5, 10)]).holes(), 1);
+        assert_eq!(Ranges::from_pairs([(0, 10), (20, 30), (40, 50)]).holes(), 2);
+        assert_eq!(Ranges::from_pairs([(3, 10), (20, 30)]).holes(), 2);
+    }
 
     #[test]
     fn gaps_between_and_after_what_is_held() {
