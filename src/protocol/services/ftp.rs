@@ -303,6 +303,11 @@ impl FtpTransfer {
         matches!(self.stage, Stage::Reading { .. }).then_some(self.session)
     }
 
+    /// The session of the file opened (0 before any).
+    pub fn session(&self) -> u8 {
+        self.session
+    }
+
     /// Bytes a streamed read got another way: not asked for again.
     pub fn also_have(&mut self, start: u32, end: u32) {
         if end > start {

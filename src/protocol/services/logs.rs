@@ -713,7 +713,8 @@ impl Download {
         let Some(end) = poll.ended else {
             return;
         };
-        let session = self.ftp.take().and_then(|ftp| ftp.reading_session());
+        // The session read (the transfer has ended): what its burst still brings is kept.
+        let session = self.ftp.take().map(|ftp| ftp.session());
         self.late_session = session.or(self.late_session);
         let reason = match end {
             FtpEnd::Streamed | FtpEnd::File(_) | FtpEnd::Listing(_) => return,
@@ -1034,9 +1035,12 @@ impl Job {
                     .contains(apm::MavModeFlag::MAV_MODE_FLAG_SAFETY_ARMED);
                 let refusal = self.armed.then(|| self.armed_refusal());
                 if let (Work::Download(download), Some(refusal)) = (&mut self.work, refusal) {
-                    // No file is read from a vehicle that may fly.
-                    if let Some(mut ftp) = download.ftp.take() {
-                        report.send.extend(ftp.close());
+                    // No file is read (or looked for) on a vehicle that may fly.
+                    if download.ftp.is_some() || download.finder.is_some() {
+                        download.finder = None;
+                        if let Some(mut ftp) = download.ftp.take() {
+                            report.send.extend(ftp.close());
+                        }
                         report.send.push(request_end(self.target));
                         report.outcome = Some(refusal);
                     }

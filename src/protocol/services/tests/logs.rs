@@ -930,3 +930,32 @@ fn ftp_only_is_refused_with_the_reason_when_no_file_is_offered_or_the_vehicle_is
     );
     assert_eq!(ftp_sent(&rig, 2), 0);
 }
+
+#[test]
+fn a_vehicle_that_arms_during_an_ftp_read_ends_it_refused_and_closes_the_file() {
+    let content = file(300_000, 10);
+    let mut logger = Logger::new(vec![content.clone()]).with_ftp(0.025);
+    let mut rig = Rig::new();
+    rig.submit(1, download_via(1, content.len(), Vec::new(), LogVia::Ftp));
+    run_clear(&mut rig, &mut logger, 1, 3_000_000);
+    assert!(rig.outcomes(1).is_empty());
+    assert!(
+        assembled(&rig, 1, content.len()).1 > 10_000,
+        "reading by FTP"
+    );
+    rig.vehicle_says(copter(0, true));
+    let outcome = rig.outcome(1);
+    assert!(
+        matches!(&outcome, Outcome::Refused { result, .. } if result == "ARMED"),
+        "{outcome:?}"
+    );
+    let last_ftp = rig.sent.iter().rev().find_map(|(_, m, _)| match m {
+        MavMessage::FILE_TRANSFER_PROTOCOL(ftp) => Packet::decode(&ftp.payload),
+        _ => None,
+    });
+    assert_eq!(
+        last_ftp.map(|p| p.opcode),
+        Some(crate::protocol::services::ftp::Op::TerminateSession as u8),
+        "the file is closed"
+    );
+}
