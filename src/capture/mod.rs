@@ -151,7 +151,11 @@ pub fn make_private_file(path: &Path, initial: &[u8]) -> Result<(), CaptureError
 /// Writes `bytes` to `path` atomically (temporary file, sync, rename), private to the user.
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
+    // The whole name and `.tmp` (not the extension replaced: `log.bin.json` and
+    // `log.bin.sha256` would both be written through `log.bin.tmp`).
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let _ = std::fs::remove_file(&tmp);
     let mut file = create_private_file(&tmp)?;
     file.write_all(bytes)

@@ -325,16 +325,10 @@ impl LogJobs {
     pub(super) fn remove(&mut self, id: RequestId) -> Option<Vec<Outbound>> {
         let index = self.jobs.iter().position(|job| job.id == id)?;
         let mut job = self.jobs.remove(index);
-        let mut stop = vec![request_end(job.target)];
-        if let Work::Download(download) = &mut job.work {
-            stop.extend(
-                download
-                    .ftp
-                    .take()
-                    .map(|mut ftp| ftp.close())
-                    .unwrap_or_default(),
-            );
-        }
+        let stop = match &mut job.work {
+            Work::Download(download) => download.stop(),
+            _ => vec![request_end(job.target)],
+        };
         Some(outbound(id, stop))
     }
 
@@ -745,6 +739,17 @@ impl Download {
         }
     }
 
+    /// What stops the vehicle sending this log (log messages, and the FTP read if one runs);
+    /// the folder search ends too.
+    fn stop(&mut self) -> Vec<MavMessage> {
+        self.finder = None;
+        let mut send = vec![request_end(self.target)];
+        if let Some(mut ftp) = self.ftp.take() {
+            send.extend(ftp.close());
+        }
+        send
+    }
+
     fn say(&self, report: &mut Report, step: String) {
         report.events.push(ServiceEvent::Step { id: self.id, step });
     }
@@ -871,10 +876,7 @@ impl Download {
             return;
         }
         if self.have.covers(self.size) {
-            report.send.push(request_end(self.target));
-            if let Some(mut ftp) = self.ftp.take() {
-                report.send.extend(ftp.close());
-            }
+            report.send.extend(self.stop());
             report.outcome = Some(Outcome::Accepted);
             return;
         }
@@ -1037,11 +1039,7 @@ impl Job {
                 if let (Work::Download(download), Some(refusal)) = (&mut self.work, refusal) {
                     // No file is read (or looked for) on a vehicle that may fly.
                     if download.ftp.is_some() || download.finder.is_some() {
-                        download.finder = None;
-                        if let Some(mut ftp) = download.ftp.take() {
-                            report.send.extend(ftp.close());
-                        }
-                        report.send.push(request_end(self.target));
+                        report.send.extend(download.stop());
                         report.outcome = Some(refusal);
                     }
                 }

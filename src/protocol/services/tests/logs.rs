@@ -272,16 +272,14 @@ fn no_loss(_: &MavMessage, _: u64) -> bool {
     false
 }
 
+/// [`run`] through `weather`, every request reaching the vehicle.
+fn run_in(rig: &mut Rig, logger: &mut Logger, id: RequestId, weather: &mut Weather, limit_us: u64) {
+    run(rig, logger, id, weather, &mut no_loss, limit_us);
+}
+
 /// [`run`] over a link that loses, copies and reorders nothing.
 fn run_clear(rig: &mut Rig, logger: &mut Logger, id: RequestId, limit_us: u64) {
-    run(
-        rig,
-        logger,
-        id,
-        &mut Weather::clear(),
-        &mut no_loss,
-        limit_us,
-    );
+    run_in(rig, logger, id, &mut Weather::clear(), limit_us);
 }
 
 /// The file as the LogData events of `id` built it, and how many bytes they carried.
@@ -404,14 +402,7 @@ fn duplicated_and_reordered_data_changes_nothing() {
         copies: Box::new(|n| if n % 3 == 0 { 2 } else { 1 }),
         reorder: true,
     };
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut weather,
-        &mut no_loss,
-        120_000_000,
-    );
+    run_in(&mut rig, &mut logger, 1, &mut weather, 120_000_000);
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     let (bytes, carried) = assembled(&rig, 1, content.len());
     assert_eq!(bytes, content);
@@ -455,14 +446,7 @@ fn link_loss_ends_a_download_and_a_resumed_one_asks_only_for_the_rest() {
     rig.submit(1, download(1, content.len(), Vec::new()));
     // Every 10th packet lost, and the link gone after 2 s.
     let mut weather = Weather::losing(|n| usize::from(n % 10 != 0));
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut weather,
-        &mut no_loss,
-        2_000_000,
-    );
+    run_in(&mut rig, &mut logger, 1, &mut weather, 2_000_000);
     assert!(rig.outcomes(1).is_empty());
     rig.hub.link_lost("the port vanished");
     rig.collect();
@@ -552,14 +536,7 @@ fn a_list_with_lost_entries_asks_for_the_missing_ones() {
     rig.submit(1, Action::ListLogs);
     // The first answer loses entries 2 and 3.
     let mut weather = Weather::losing(|n| usize::from(!(n == 2 || n == 3)));
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut weather,
-        &mut no_loss,
-        30_000_000,
-    );
+    run_in(&mut rig, &mut logger, 1, &mut weather, 30_000_000);
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     let entries = rig.events.iter().find_map(|event| match event {
         ServiceEvent::Logs { entries, .. } => Some(entries.clone()),
@@ -792,14 +769,7 @@ fn auto_goes_back_to_log_messages_when_ftp_is_slower_and_loses_no_byte() {
     rig.submit(1, download_via(1, content.len(), Vec::new(), LogVia::Auto));
     // 3 % of the vehicle's messages lost.
     let mut weather = Weather::losing(|n| usize::from(n % 33 != 7));
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut weather,
-        &mut no_loss,
-        600_000_000,
-    );
+    run_in(&mut rig, &mut logger, 1, &mut weather, 600_000_000);
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     let (bytes, carried) = assembled(&rig, 1, content.len());
     assert_eq!(bytes, content, "byte-identical");
@@ -865,14 +835,7 @@ fn by_ftp_a_resumed_download_reads_only_the_missing_bytes_through_loss() {
         }),
         reorder: true,
     };
-    run(
-        &mut rig,
-        &mut logger,
-        1,
-        &mut weather,
-        &mut no_loss,
-        600_000_000,
-    );
+    run_in(&mut rig, &mut logger, 1, &mut weather, 600_000_000);
     assert_eq!(rig.outcome(1), Outcome::Accepted);
     let mut held = Ranges::from_pairs(have.iter().copied());
     let mut bytes = vec![0u8; content.len()];
