@@ -109,9 +109,9 @@ fn main() {
         let mut record = FlightRecord::create(&dir, FlightSource::default()).expect("flight");
         let mut written = 0usize;
         for chunk in stream.chunks(4096) {
-            let _ = record.record(RecordKind::Rx, 0, chunk);
+            record.record(RecordKind::Rx, 0, chunk);
             written += chunk.len();
-            let _ = record.tick();
+            record.tick();
         }
         let _ = record.close();
         written

@@ -315,12 +315,12 @@ fn add_to_flight(flight_dir: &Path, record: &LogRecord) -> anyhow::Result<()> {
 
 /// Copies a kept log to a new private file at `to` (for `logs get -o`): refuses to overwrite.
 pub fn copy_out(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let mut out = crate::capture::create_private_file(to)?;
+    let mut out = crate::capture::NewFile::create(to)?;
     let mut input = File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
     std::io::copy(&mut input, &mut out)
-        .and_then(|_| out.sync_all())
-        .with_context(|| format!("cannot write {}", to.display()))?;
-    Ok(())
+        .map_err(anyhow::Error::from)
+        .and_then(|_| Ok(out.commit()?))
+        .with_context(|| format!("cannot write {}", to.display()))
 }
 
 #[cfg(test)]

@@ -96,15 +96,16 @@ fn record_sample_flight(dir: &Path) -> (Vec<u8>, Vec<u8>) {
     let mut rx = Vec::new();
     let mut tx = Vec::new();
     for (i, chunk) in raw_tlog.chunks(333).enumerate() {
-        record.record(RecordKind::Rx, 0, chunk).unwrap();
+        record.record(RecordKind::Rx, 0, chunk);
         rx.extend_from_slice(chunk);
         if i % 10 == 0 {
             let sent = [0xfe, 0x00, i as u8, 0xff, 0xbe];
-            record.record(RecordKind::Tx, 0, &sent).unwrap();
+            record.record(RecordKind::Tx, 0, &sent);
             tx.extend_from_slice(&sent);
         }
-        record.tick().unwrap();
+        record.tick();
     }
+    assert!(!record.is_paused());
     record.close().unwrap();
     (rx, tx)
 }
@@ -193,7 +194,7 @@ fn the_library_lists_flights_and_rebuilds_orphans() {
     let orphan_dir = dir.path().join("2026-01-02_10-00-00Z");
     let mut orphan = FlightRecord::create(&orphan_dir, FlightSource::default()).unwrap();
     let tlog = std::fs::read(data("magfit_scaling_test.tlog")).unwrap();
-    orphan.record(RecordKind::Rx, 0, &tlog[..20_000]).unwrap();
+    orphan.record(RecordKind::Rx, 0, &tlog[..20_000]);
     orphan.sync().unwrap();
     drop(orphan);
     std::fs::create_dir_all(dir.path().join("not-a-flight")).unwrap();

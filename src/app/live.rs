@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::{AirlockApp, NO_TILES};
+use crate::capture::RecordingNews;
 use crate::link::Baud;
 use crate::privacy;
 use crate::protocol::services::{Action, Request, Target};
@@ -171,6 +172,18 @@ impl AirlockApp {
             SessionEvent::Framing(stats) => self.view.framing = stats,
             SessionEvent::Recorded { bytes } => self.view.recorded_bytes = bytes,
             SessionEvent::Problem(text) => self.problem(text),
+            SessionEvent::Recording(news) => {
+                self.view.recording_paused = match &news {
+                    RecordingNews::Paused { headline, detail } => {
+                        Some(format!("{headline}\n{detail}"))
+                    }
+                    RecordingNews::Resumed { not_kept, .. } => {
+                        self.view.not_kept_bytes += not_kept.bytes();
+                        None
+                    }
+                };
+                self.problem(news.to_string());
+            }
             SessionEvent::Service(event) => {
                 self.view.requests.apply(&event);
                 self.plan_service_event(&event);

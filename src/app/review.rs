@@ -479,8 +479,7 @@ fn export_to(
     path: &std::path::Path,
 ) -> anyhow::Result<String> {
     let opened = crate::review::open(source)?;
-    let file = crate::capture::create_private_file(path)?;
-    let mut out = std::io::BufWriter::new(file);
+    let mut out = crate::capture::NewFile::create(path)?;
     let what = match form.kind {
         ExportKind::Csv => Export::Csv(&form.message_type),
         ExportKind::Tlog => Export::Tlog,
@@ -488,12 +487,7 @@ fn export_to(
         ExportKind::Kml => Export::Kml,
     };
     let name = source.display().to_string();
-    Ok(write_export(
-        &opened,
-        what,
-        span,
-        &name,
-        &mut |_, _| {},
-        &mut out,
-    )?)
+    let written = write_export(&opened, what, span, &name, &mut |_, _| {}, &mut out)?;
+    out.commit()?;
+    Ok(written)
 }

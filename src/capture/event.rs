@@ -40,6 +40,21 @@ pub enum LinkEvent {
         accepted: bool,
         outcome: String,
     },
+    /// Recording was paused (a full disk) and has resumed: what crossed the link meanwhile was
+    /// not kept. Written when recording resumes, so it follows the last record kept before.
+    Gap {
+        /// When the pause began (µs since the epoch, and on the capture's monotonic clock).
+        since_wall_us: u64,
+        since_mono_us: u64,
+        /// Received and sent bytes that were not kept.
+        rx_bytes: u64,
+        tx_bytes: u64,
+        /// Link events and `.tlog` records that were not kept.
+        events: u64,
+        tlog_records: u64,
+        /// Why the writes failed.
+        error: String,
+    },
     /// The recorder stopped on an error it could not recover from.
     Failed { error: String },
     /// The recorder closed the flight.
@@ -62,11 +77,13 @@ impl LinkEvent {
     }
 
     /// Whether a reader that wants the frames Airlock saw restarts its framing here: the link
-    /// was lost, or auto-baud moved to another rate (not when it settled on the one it is at).
+    /// was lost, auto-baud moved to another rate (not when it settled on the one it is at), or
+    /// received bytes are missing (a recording gap).
     pub fn resets_framing(&self) -> bool {
         matches!(
             self,
             Self::Lost { .. }
+                | Self::Gap { .. }
                 | Self::Baud {
                     detected: false,
                     ..

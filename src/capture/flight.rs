@@ -90,6 +90,10 @@ pub struct FlightMeta {
     pub counts: FlightCounts,
     /// Times the link came back after being lost.
     pub reconnects: u64,
+    /// Times recording paused (a full disk) and resumed.
+    pub recording_gaps: u64,
+    /// What those pauses did not keep.
+    pub not_kept: NotKept,
 }
 
 impl FlightMeta {
@@ -111,7 +115,111 @@ impl FlightMeta {
     }
 }
 
+/// How often a paused recording tries to write again.
+pub const RESUME_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What was not kept while recording was paused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct NotKept {
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    /// Link events.
+    pub events: u64,
+    /// Frames missing from the `.tlog`.
+    pub tlog_records: u64,
+}
+
+impl NotKept {
+    /// Link bytes (both directions) not kept.
+    pub fn bytes(&self) -> u64 {
+        self.rx_bytes + self.tx_bytes
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.rx_bytes += other.rx_bytes;
+        self.tx_bytes += other.tx_bytes;
+        self.events += other.events;
+        self.tlog_records += other.tlog_records;
+    }
+}
+
+/// What changed in the recording, for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordingNews {
+    /// Writing failed: recording is paused and retried every second; the link goes on.
+    Paused {
+        /// `disk full — recording paused`, or `disk error — recording paused`.
+        headline: &'static str,
+        /// The file and the system's error.
+        detail: String,
+    },
+    /// Writing again; the gap is recorded in the capture.
+    Resumed {
+        not_kept: NotKept,
+        paused_for: Duration,
+    },
+}
+
+impl std::fmt::Display for RecordingNews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Paused { headline, detail } => write!(
+                f,
+                "{headline} ({detail}); retrying every second, the link and the live view go on"
+            ),
+            Self::Resumed {
+                not_kept,
+                paused_for,
+            } => write!(
+                f,
+                "recording resumed after {:.1} s: {} received and {} sent bytes were not kept \
+                 (the gap is recorded in the capture)",
+                paused_for.as_secs_f64(),
+                not_kept.rx_bytes,
+                not_kept.tx_bytes
+            ),
+        }
+    }
+}
+
+/// The headline for a write that failed: a full disk (or quota) is the operator's to fix.
+fn pause_headline(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "disk full — recording paused"
+        }
+        _ => "disk error — recording paused",
+    }
+}
+
+/// A recording whose writes fail.
+#[derive(Debug)]
+struct Pause {
+    since: Timestamp,
+    started: Instant,
+    detail: String,
+    /// Not kept since the pause began (or since a gap record was written).
+    not_kept: NotKept,
+    /// Not kept over the whole pause, for the operator.
+    not_kept_total: NotKept,
+    next_try: Instant,
+}
+
+impl Pause {
+    fn count(&mut self, apply: impl Fn(&mut NotKept)) {
+        apply(&mut self.not_kept);
+        apply(&mut self.not_kept_total);
+    }
+}
+
 /// A flight being recorded.
+///
+/// Writes never fail to the caller: a write that fails (a full disk) pauses the recording,
+/// which counts what it does not keep and tries again every [`RESUME_INTERVAL`]; when a write
+/// succeeds again it first records the gap (a [`LinkEvent::Gap`]). What was written before the
+/// pause stays whole: a record half-written when the disk filled is taken back. Changes are
+/// told through [`FlightRecord::take_news`].
 #[derive(Debug)]
 pub struct FlightRecord {
     dir: PathBuf,
@@ -120,6 +228,8 @@ pub struct FlightRecord {
     clock: Clock,
     meta: FlightMeta,
     last_sync: Instant,
+    pause: Option<Pause>,
+    news: Vec<RecordingNews>,
 }
 
 impl FlightRecord {
@@ -144,6 +254,8 @@ impl FlightRecord {
             clock: Clock::new(),
             meta,
             last_sync: Instant::now(),
+            pause: None,
+            news: Vec::new(),
         })
     }
 
@@ -169,41 +281,130 @@ impl FlightRecord {
         self.clock.now()
     }
 
-    /// Records a chunk of link bytes (or an event) at once; returns when it was recorded.
-    pub fn record(
-        &mut self,
-        kind: RecordKind,
-        link: u8,
-        data: &[u8],
-    ) -> std::io::Result<Timestamp> {
+    /// Records a chunk of link bytes (or an event) at once; returns when it was seen.
+    pub fn record(&mut self, kind: RecordKind, link: u8, data: &[u8]) -> Timestamp {
         let time = self.clock.now();
-        self.raw.append(kind, link, time, data)?;
-        match kind {
-            RecordKind::Rx => self.meta.bytes_rx += data.len() as u64,
-            RecordKind::Tx => self.meta.bytes_tx += data.len() as u64,
-            RecordKind::Event => {}
+        let len = data.len() as u64;
+        let count = |not_kept: &mut NotKept| match kind {
+            RecordKind::Rx => not_kept.rx_bytes += len,
+            RecordKind::Tx => not_kept.tx_bytes += len,
+            RecordKind::Event => not_kept.events += 1,
+        };
+        if self.pause.is_none() {
+            match self.raw.append(kind, link, time, data) {
+                Ok(()) => {
+                    match kind {
+                        RecordKind::Rx => self.meta.bytes_rx += len,
+                        RecordKind::Tx => self.meta.bytes_tx += len,
+                        RecordKind::Event => {}
+                    }
+                    return time;
+                }
+                Err(error) => self.pause_on(time, RAW_FILE, &error),
+            }
         }
-        Ok(time)
+        if let Some(pause) = &mut self.pause {
+            pause.count(count);
+        }
+        time
     }
 
     /// Records a link event.
-    pub fn record_event(&mut self, link: u8, event: &super::LinkEvent) -> std::io::Result<()> {
-        self.record(RecordKind::Event, link, &event.to_json())
-            .map(drop)
+    pub fn record_event(&mut self, link: u8, event: &super::LinkEvent) {
+        self.record(RecordKind::Event, link, &event.to_json());
     }
 
     /// Appends a valid frame to the `.tlog`.
-    pub fn record_frame(&mut self, wall_us: u64, frame: &[u8]) -> std::io::Result<()> {
-        self.tlog.append(wall_us, frame)
+    pub fn record_frame(&mut self, wall_us: u64, frame: &[u8]) {
+        if self.pause.is_none() {
+            match self.tlog.append(wall_us, frame) {
+                Ok(()) => return,
+                Err(error) => self.pause_on(self.clock.now(), TLOG_FILE, &error),
+            }
+        }
+        // The frame that made the buffer flush is in the buffer: only later ones are lost.
+        if let Some(pause) = &mut self.pause {
+            pause.count(|not_kept| not_kept.tlog_records += 1);
+        }
     }
 
-    /// Hands buffered bytes to the OS, and forces everything to the disk once a second.
-    pub fn tick(&mut self) -> std::io::Result<()> {
-        self.tlog.flush()?;
-        if self.last_sync.elapsed() >= SYNC_INTERVAL {
-            self.sync()?;
+    /// Hands buffered bytes to the OS and forces everything to the disk once a second; while
+    /// paused, tries to write again once a second.
+    pub fn tick(&mut self) {
+        if let Some(pause) = &self.pause {
+            if Instant::now() >= pause.next_try {
+                self.try_resume();
+            }
+            return;
         }
-        Ok(())
+        if let Err(error) = self.tlog.flush() {
+            self.pause_on(self.clock.now(), TLOG_FILE, &error);
+        } else if self.last_sync.elapsed() >= SYNC_INTERVAL {
+            if let Err(error) = self.sync() {
+                self.pause_on(self.clock.now(), "its files (sync)", &error);
+            }
+        }
+    }
+
+    /// Whether recording is paused (writes failing).
+    pub fn is_paused(&self) -> bool {
+        self.pause.is_some()
+    }
+
+    /// Tries to write again now; true when recording (again).
+    pub fn try_resume(&mut self) -> bool {
+        let Some(pause) = &mut self.pause else {
+            return true;
+        };
+        pause.next_try = Instant::now() + RESUME_INTERVAL;
+        // The .tlog records buffered before the pause, then the gap.
+        if let Err(error) = self.tlog.flush() {
+            pause.detail = format!("{}: {error}", self.dir.join(TLOG_FILE).display());
+            return false;
+        }
+        let gap = super::LinkEvent::Gap {
+            since_wall_us: pause.since.wall_us,
+            since_mono_us: pause.since.mono_us,
+            rx_bytes: pause.not_kept.rx_bytes,
+            tx_bytes: pause.not_kept.tx_bytes,
+            events: pause.not_kept.events,
+            tlog_records: pause.not_kept.tlog_records,
+            error: pause.detail.clone(),
+        };
+        let time = self.clock.now();
+        if let Err(error) = self.raw.append(RecordKind::Event, 0, time, &gap.to_json()) {
+            pause.detail = format!("{}: {error}", self.dir.join(RAW_FILE).display());
+            return false;
+        }
+        self.meta.recording_gaps += 1;
+        self.meta.not_kept.add(&pause.not_kept);
+        self.news.push(RecordingNews::Resumed {
+            not_kept: pause.not_kept_total,
+            paused_for: pause.started.elapsed(),
+        });
+        self.pause = None;
+        true
+    }
+
+    fn pause_on(&mut self, since: Timestamp, file: &str, error: &std::io::Error) {
+        let detail = format!("{}: {error}", self.dir.join(file).display());
+        self.news.push(RecordingNews::Paused {
+            headline: pause_headline(error),
+            detail: detail.clone(),
+        });
+        self.pause = Some(Pause {
+            since,
+            started: Instant::now(),
+            detail,
+            not_kept: NotKept::default(),
+            not_kept_total: NotKept::default(),
+            next_try: Instant::now() + RESUME_INTERVAL,
+        });
+    }
+
+    /// What changed in the recording since the last call, oldest first.
+    pub fn take_news(&mut self) -> Vec<RecordingNews> {
+        std::mem::take(&mut self.news)
     }
 
     /// Forces everything written so far to the disk.
@@ -226,8 +427,25 @@ impl FlightRecord {
         self.raw.bytes_written() + self.tlog.bytes_written()
     }
 
-    /// Ends the flight: syncs the files and writes the final metadata.
+    /// Ends the flight: syncs the files and writes the final metadata. A recording still
+    /// paused tries once more; if it cannot write, what was recorded before the pause is kept
+    /// and the error says so.
     pub fn close(mut self) -> Result<FlightMeta, CaptureError> {
+        if !self.try_resume() {
+            let detail = self
+                .pause
+                .as_ref()
+                .map(|pause| pause.detail.clone())
+                .unwrap_or_default();
+            let _ = self.sync();
+            return Err(CaptureError::io(
+                &self.dir,
+                std::io::Error::other(format!(
+                    "recording was still paused ({detail}): everything recorded before the \
+                     pause is kept, the end of the flight is not"
+                )),
+            ));
+        }
         let sync_result = self.sync();
         self.meta.ended_us = Some(wall_clock_us());
         self.meta.closed_cleanly = true;

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub use event::LinkEvent;
-pub use flight::{FlightCounts, FlightMeta, FlightRecord, FlightSource, VehicleSeen};
+pub use flight::{
+    FlightCounts, FlightMeta, FlightRecord, FlightSource, NotKept, RecordingNews, VehicleSeen,
+};
 
 /// File name of the raw capture inside a flight folder.
 pub const RAW_FILE: &str = "capture.alc";
@@ -108,6 +110,14 @@ pub fn create_private_file(path: &Path) -> Result<File, CaptureError> {
         .map_err(|source| CaptureError::io(path, source))
 }
 
+/// Cuts `file` back to `len` bytes and moves its cursor there: takes back a write that failed
+/// half-way (a full disk), so the file ends on a whole record.
+pub fn rewind_to(file: &mut File, len: u64) -> std::io::Result<()> {
+    use std::io::Seek;
+    file.set_len(len)?;
+    file.seek(std::io::SeekFrom::Start(len)).map(drop)
+}
+
 /// Creates a folder (and missing parents) accessible by the user only.
 pub fn create_private_dir(path: &Path) -> Result<(), CaptureError> {
     std::fs::DirBuilder::new()
@@ -148,20 +158,118 @@ pub fn make_private_file(path: &Path, initial: &[u8]) -> Result<(), CaptureError
         .map_err(|error| CaptureError::io(path, error))
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, sync, rename), private to the user.
+/// `path` with `suffix` added to the whole name (not the extension replaced: `log.bin.json`
+/// and `log.bin.sha256` would both go through `log.bin.tmp`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, sync, rename), private to the user:
+/// when anything fails (a full disk) the file at `path` is still the old one, and no
+/// temporary file is left behind.
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
     use std::io::Write;
-    // The whole name and `.tmp` (not the extension replaced: `log.bin.json` and
-    // `log.bin.sha256` would both be written through `log.bin.tmp`).
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
+    let tmp = beside(path, ".tmp");
     let _ = std::fs::remove_file(&tmp);
     let mut file = create_private_file(&tmp)?;
-    file.write_all(bytes)
+    let written = file
+        .write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|source| CaptureError::io(&tmp, source))?;
-    std::fs::rename(&tmp, path).map_err(|source| CaptureError::io(path, source))
+        .map_err(|source| CaptureError::io(&tmp, source))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).map_err(|source| CaptureError::io(path, source))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// A new file that appears only whole: bytes go to `NAME.partial` (private to the user), and
+/// [`NewFile::commit`] syncs it and gives it its name, never over an existing file. Dropped
+/// without a commit (a write failed, a full disk), the partial file is removed: the name
+/// holds a whole file or nothing. For exports and other outputs the operator names.
+#[derive(Debug)]
+pub struct NewFile {
+    out: std::io::BufWriter<File>,
+    partial: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl NewFile {
+    /// Starts `path`, which must not exist.
+    pub fn create(path: &Path) -> Result<Self, CaptureError> {
+        if path.symlink_metadata().is_ok() {
+            return Err(CaptureError::io(
+                path,
+                std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            ));
+        }
+        let partial = beside(path, ".partial");
+        let _ = std::fs::remove_file(&partial);
+        Ok(Self {
+            out: std::io::BufWriter::new(create_private_file(&partial)?),
+            partial,
+            path: path.to_owned(),
+            committed: false,
+        })
+    }
+
+    /// Syncs the file and gives it its name.
+    pub fn commit(mut self) -> Result<(), CaptureError> {
+        use std::io::Write;
+        self.out
+            .flush()
+            .and_then(|()| self.out.get_ref().sync_all())
+            .map_err(|source| CaptureError::io(&self.partial, source))?;
+        // A hard link never replaces a file; where links are not supported (FAT), rename
+        // after looking.
+        match std::fs::hard_link(&self.partial, &self.path) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&self.partial);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(CaptureError::io(&self.path, error));
+            }
+            Err(_) => {
+                if self.path.symlink_metadata().is_ok() {
+                    return Err(CaptureError::io(
+                        &self.path,
+                        std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                    ));
+                }
+                std::fs::rename(&self.partial, &self.path)
+                    .map_err(|source| CaptureError::io(&self.path, source))?;
+            }
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl std::io::Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
 }
 
 /// A folder name for a flight starting at `time`, e.g. `2026-11-25_15-30-00Z` (UTC).

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use super::{create_private_file, CaptureError, Timestamp};
+use super::{create_private_file, rewind_to, CaptureError, Timestamp};
 
 /// First bytes of every raw capture file.
 pub const MAGIC: [u8; 8] = *b"AIRLOCK\0";
@@ -105,7 +105,8 @@ impl RawWriter {
         })
     }
 
-    /// Appends one record with one `write` call.
+    /// Appends one record with one `write` call. A write that fails (a full disk) takes back
+    /// what it wrote of the record, so the file ends on a whole record.
     pub fn append(
         &mut self,
         kind: RecordKind,
@@ -115,7 +116,11 @@ impl RawWriter {
     ) -> std::io::Result<()> {
         for piece in data.chunks(MAX_RECORD_DATA) {
             encode_record(kind, link, time, piece, &mut self.scratch);
-            self.file.write_all(&self.scratch)?;
+            if let Err(error) = self.file.write_all(&self.scratch) {
+                // Best effort: a torn record left here is skipped by readers.
+                let _ = rewind_to(&mut self.file, self.bytes_written);
+                return Err(error);
+            }
             self.bytes_written += self.scratch.len() as u64;
         }
         Ok(())

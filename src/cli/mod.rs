@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::capture::create_private_file;
+use crate::capture::NewFile;
 use crate::link::Baud;
 use crate::privacy::{self, PrivacyConfig, SealState};
 use crate::review::export::{write_export, Direction, Export};
@@ -629,8 +629,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                     Some(_) => {}
                 }
             }
-            let file = create_private_file(output)?;
-            let mut writer = std::io::BufWriter::new(file);
+            let mut writer = NewFile::create(output)?;
             let what = match format {
                 ExportFormat::Raw => Export::Raw(*direction),
                 ExportFormat::Tlog => Export::Tlog,
@@ -641,11 +640,23 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             let name = path.display().to_string();
             let result = write_export(&opened, what, span, &name, &mut progress, &mut writer);
             bar.finish_and_clear();
-            let written = result.with_context(|| format!("cannot write {}", output.display()))?;
+            let written = result
+                .map_err(anyhow::Error::from)
+                .and_then(|written| Ok(writer.commit().map(|()| written)?))
+                .with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!("wrote {written} to {}", output.display());
             Ok(())
         }
     }
+}
+
+/// Writes a whole new file the operator named (never over one), or nothing.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = NewFile::create(path)?;
+    out.write_all(bytes)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(out.commit()?))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A recorded session on `port` acting as a ground station, into `out` or a new folder of the
@@ -719,17 +730,30 @@ pub fn parse_time(text: &str, start_us: u64) -> anyhow::Result<u64> {
             .context("a time before 1970")?;
         return Ok(since.as_micros() as u64);
     }
+    let not_a_time = || {
+        anyhow::anyhow!(
+            "`{text}` is not a time: use seconds (90), m:ss (1:30), h:mm:ss or 2026-11-25T16:45:14Z"
+        )
+    };
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() > 3 {
+        return Err(not_a_time());
+    }
     let mut seconds = 0.0f64;
-    for part in text.split(':') {
-        let value: f64 = part.parse().map_err(|_| {
-            anyhow::anyhow!("`{text}` is not a time: use seconds (90), m:ss (1:30), h:mm:ss or 2026-11-25T16:45:14Z")
-        })?;
-        if !(value.is_finite() && value >= 0.0) {
-            bail!("`{text}` is not a time");
+    for (i, part) in parts.iter().enumerate() {
+        let value: f64 = part.parse().map_err(|_| not_a_time())?;
+        // Minutes and seconds after a colon are below 60.
+        if !(value.is_finite() && value >= 0.0) || (i > 0 && value >= 60.0) {
+            return Err(not_a_time());
         }
         seconds = seconds * 60.0 + value;
     }
-    Ok(start_us + (seconds * 1e6).round() as u64)
+    // Float to integer saturates, and the sum must not wrap: found by fuzzing.
+    let micros = (seconds * 1e6).round();
+    (micros < u64::MAX as f64)
+        .then(|| start_us.checked_add(micros as u64))
+        .flatten()
+        .with_context(|| format!("`{text}` is too far after the flight's start"))
 }
 
 /// The range of `--from`/`--to`.
@@ -865,10 +889,7 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
             let text = plan
                 .write(format)
                 .with_context(|| format!("cannot write {}", output.display()))?;
-            let mut out = create_private_file(output)?;
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.sync_all())
-                .with_context(|| format!("cannot write {}", output.display()))
+            write_new_file(output, text.as_bytes())
         }
         MissionAction::Clear { link, kind } => with_vehicle(cli, link, true, |runner| {
             for kind in kind.kinds() {
@@ -946,10 +967,7 @@ fn run_mission(cli: &Cli, action: &MissionAction) -> anyhow::Result<()> {
             let text = plan
                 .write(format)
                 .with_context(|| format!("cannot write {}", output.display()))?;
-            let mut file = create_private_file(output)?;
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("cannot write {}", output.display()))?;
+            write_new_file(output, text.as_bytes())?;
             let flattened = plan.complex.len();
             eprintln!(
                 "wrote {} items{} to {}",
@@ -1049,6 +1067,7 @@ fn report_to_terminal(event: SessionEvent) {
         SessionEvent::FlightStarted(dir) => eprintln!("recording to {}", dir.display()),
         SessionEvent::Link(state) => eprintln!("link: {state}"),
         SessionEvent::Problem(problem) => eprintln!("problem: {problem}"),
+        SessionEvent::Recording(news) => eprintln!("{news}"),
         _ => {}
     }
 }
@@ -1139,5 +1158,9 @@ mod tests {
         );
         assert!(parse_time("soon", start).is_err());
         assert!(parse_time("-5", start).is_err());
+        // Found by fuzzing: a huge offset wrapped the sum (a panic in debug builds).
+        assert!(parse_time("999999999999999", start).is_err());
+        assert!(parse_time("1:75", start).is_err());
+        assert!(parse_time("1:2:3:4", start).is_err());
     }
 }

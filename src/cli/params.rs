@@ -166,10 +166,7 @@ pub fn run(cli: &Cli, action: &ParamsAction) -> anyhow::Result<()> {
                 Ok(())
             })?;
             let text = files::write(&fetched, format, (1, 1))?;
-            let mut out = crate::capture::create_private_file(output)?;
-            out.write_all(text.as_bytes())
-                .and_then(|()| out.sync_all())
-                .with_context(|| format!("cannot write {}", output.display()))
+            super::write_new_file(output, text.as_bytes())
         }
         ParamsAction::Get { link, names } => with_vehicle(cli, link, NO_TELEMETRY, |runner| {
             let (outcome, events) = runner.request_collecting(Action::GetParams {

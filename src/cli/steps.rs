@@ -220,6 +220,7 @@ impl<'a> Runner<'a> {
                     self.link = state;
                 }
                 SessionEvent::Problem(problem) => eprintln!("problem: {problem}"),
+                SessionEvent::Recording(news) => eprintln!("{news}"),
                 SessionEvent::Service(ServiceEvent::Finished { id, outcome }) => {
                     // At once: whoever waits for it need not wait out `wait`.
                     self.outcomes.push((id, outcome));

@@ -215,6 +215,8 @@ pub fn import_tlog(source: &Path, flights_dir: &Path) -> Result<PathBuf, super::
         bytes_tx: 0,
         counts: summary.counts,
         reconnects: 0,
+        recording_gaps: 0,
+        not_kept: crate::capture::NotKept::default(),
     };
     meta.store(&dir)?;
     Ok(dir)

@@ -96,13 +96,9 @@ fn replayable(path: &Path, cache_dir: &Path) -> Result<Opened, ReviewError> {
     let name = path.to_string_lossy().replace(['/', '\\'], "_");
     let made = cache_dir.join(format!("{name}.tlog"));
     if !made.is_file() {
-        let partial = made.with_extension("partial");
-        let _ = std::fs::remove_file(&partial);
-        let file = crate::capture::create_private_file(&partial).map_err(private)?;
-        let mut out = std::io::BufWriter::new(file);
+        let mut out = crate::capture::NewFile::create(&made).map_err(private)?;
         super::export::export_tlog(&opened, &mut out).map_err(io)?;
-        drop(out);
-        std::fs::rename(&partial, &made).map_err(io)?;
+        out.commit().map_err(private)?;
     }
     open(&made)
 }

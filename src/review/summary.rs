@@ -8,7 +8,7 @@ use super::walk::{walk_capture, CaptureEvent};
 use super::ReviewError;
 use crate::capture::flight::is_being_recorded;
 use crate::capture::raw::RecordKind;
-use crate::capture::{FlightCounts, FlightMeta, LinkEvent};
+use crate::capture::{FlightCounts, FlightMeta, LinkEvent, NotKept};
 use crate::protocol::frame::{FramerStats, Parsed};
 use crate::protocol::{self, Tally};
 use crate::session::counts_of;
@@ -33,6 +33,9 @@ pub struct Summary {
     pub baud: Option<u32>,
     /// Bytes of the file that could not be read as records (torn tail, corruption).
     pub damaged_bytes: u64,
+    /// Times recording paused (a full disk) and resumed, and what it did not keep then.
+    pub recording_gaps: u64,
+    pub not_kept: NotKept,
     /// A recorder is writing this flight right now.
     pub recording: bool,
     /// The recorder died; the metadata was rebuilt from the raw capture.
@@ -107,6 +110,19 @@ pub fn tally_capture(bytes: &[u8]) -> (Tally, FramerStats, Summary) {
                         summary.baud = Some(baud);
                     }
                     Some(LinkEvent::Baud { baud, .. }) => summary.baud = Some(baud),
+                    Some(LinkEvent::Gap {
+                        rx_bytes,
+                        tx_bytes,
+                        events,
+                        tlog_records,
+                        ..
+                    }) => {
+                        summary.recording_gaps += 1;
+                        summary.not_kept.rx_bytes += rx_bytes;
+                        summary.not_kept.tx_bytes += tx_bytes;
+                        summary.not_kept.events += events;
+                        summary.not_kept.tlog_records += tlog_records;
+                    }
                     _ => {}
                 },
             }
@@ -128,6 +144,13 @@ pub fn tally_capture(bytes: &[u8]) -> (Tally, FramerStats, Summary) {
         walked.damage.corrupt_bytes,
     );
     summary.reconnects = opens.saturating_sub(1);
+    if summary.recording_gaps > 0 {
+        summary.notices.push(format!(
+            "recording paused {} time(s) (the disk could not take it): {} received and {} sent \
+             bytes were not kept; everything else is whole",
+            summary.recording_gaps, summary.not_kept.rx_bytes, summary.not_kept.tx_bytes
+        ));
+    }
     summary.duration_s = last_mono.saturating_sub(first_mono.unwrap_or(0)) as f64 * 1e-6;
     (tally, walked.received, summary)
 }
@@ -221,6 +244,8 @@ fn merge_meta(dir: &Path, summary: &mut Summary) {
     rebuilt.bytes_rx = summary.bytes_rx;
     rebuilt.bytes_tx = summary.bytes_tx;
     rebuilt.reconnects = summary.reconnects;
+    rebuilt.recording_gaps = summary.recording_gaps;
+    rebuilt.not_kept = summary.not_kept;
     match rebuilt.store(dir) {
         Ok(()) => {
             summary.recovered = true;

@@ -80,8 +80,10 @@ pub enum SessionEvent {
     Recorded {
         bytes: u64,
     },
-    /// Something went wrong that the operator must know (e.g. the disk is full).
+    /// Something went wrong that the operator must know.
     Problem(String),
+    /// Recording paused (a full disk) or resumed: told at once.
+    Recording(crate::capture::RecordingNews),
     /// A request's progress or its outcome.
     Service(ServiceEvent),
     /// The flight was closed; the session is over.

@@ -105,7 +105,6 @@ struct Session<'a, E: FnMut(SessionEvent)> {
     next_attempt: Instant,
     last_report: Instant,
     started: Instant,
-    write_failing: bool,
     /// A send to the port is failing (reported once per run of failures).
     send_failing: bool,
     connected_once: bool,
@@ -179,7 +178,6 @@ pub fn run(
         next_attempt: Instant::now(),
         last_report: Instant::now(),
         started: Instant::now(),
-        write_failing: false,
         send_failing: false,
         connected_once: false,
         emit,
@@ -421,7 +419,22 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     fn run_command(&mut self, command: Command) {
         match command {
             Command::Request(id, request) => {
-                // On disk before anything of it is on the wire.
+                // On disk before anything of it is on the wire: not sent while the disk
+                // cannot take it.
+                if !self.record.try_resume() {
+                    self.report_recording();
+                    (self.emit)(SessionEvent::Service(ServiceEvent::Finished {
+                        id,
+                        outcome: Outcome::NotSent {
+                            reason: "recording is paused (the disk cannot take it), and every \
+                                     request is on disk before it is on the wire: free space \
+                                     (recording resumes by itself) or use the RC transmitter"
+                                .to_owned(),
+                        },
+                    }));
+                    return;
+                }
+                self.report_recording();
                 self.event(&LinkEvent::Request {
                     id,
                     target: request.target.map(|t| t.to_string()),
@@ -449,20 +462,16 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         if self.link.is_none() {
             return Err("the link is not connected".to_owned());
         }
-        let time = self.record_bytes(RecordKind::Tx, bytes);
+        let time = self.record.record(RecordKind::Tx, 0, bytes);
         let Self {
             tx, tally, record, ..
         } = self;
-        let mut tlog_error = None;
         tx.push(bytes, &mut |item| {
             if let Parsed::Frame(header, frame) = item {
                 tally.on_sent(&header);
-                if let Err(error) = record.record_frame(time.wall_us, frame) {
-                    tlog_error = Some(error);
-                }
+                record.record_frame(time.wall_us, frame);
             }
         });
-        self.note_write(tlog_error.map_or(Ok(()), Err));
         let result = match self.link.as_mut() {
             Some(link) => link.write_all(bytes),
             None => Ok(()),
@@ -496,7 +505,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     }
 
     fn on_rx(&mut self, data: &[u8]) {
-        let time = self.record_bytes(RecordKind::Rx, data);
+        let time = self.record.record(RecordKind::Rx, 0, data);
         (self.emit)(SessionEvent::Bytes {
             mono_us: time.mono_us,
             rx: data.len(),
@@ -521,16 +530,13 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             hub,
             ..
         } = self;
-        let mut tlog_error = None;
         let mut on_item = |item: Parsed<'_>| {
             let frame_bytes = match item {
                 Parsed::Frame(_, bytes) | Parsed::Unknown(_, bytes) => Some(bytes),
                 _ => None,
             };
             if let Some(bytes) = frame_bytes {
-                if let Err(error) = record.record_frame(time.wall_us, bytes) {
-                    tlog_error = Some(error);
-                }
+                record.record_frame(time.wall_us, bytes);
                 if let Some(forward) = forward.as_ref() {
                     forward.send(bytes);
                 }
@@ -555,47 +561,17 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             Some(data) => rx.push(data, &mut on_item),
             None => rx.flush(&mut on_item),
         }
-        self.note_write(tlog_error.map_or(Ok(()), Err));
         self.pump();
     }
 
-    fn record_bytes(&mut self, kind: RecordKind, data: &[u8]) -> crate::capture::Timestamp {
-        let result = self.record.record(kind, 0, data);
-        match result {
-            Ok(time) => {
-                self.note_write(Ok(()));
-                time
-            }
-            Err(error) => {
-                self.note_write(Err(error));
-                self.record.now()
-            }
-        }
-    }
-
     fn event(&mut self, event: &LinkEvent) {
-        let result = self.record.record_event(0, event);
-        self.note_write(result);
+        self.record.record_event(0, event);
     }
 
-    /// Reports the first of a run of write failures (e.g. a full disk), and the recovery.
-    fn note_write(&mut self, result: std::io::Result<()>) {
-        match result {
-            Ok(()) if self.write_failing => {
-                self.write_failing = false;
-                (self.emit)(SessionEvent::Problem(
-                    "the flight record is being written again".to_owned(),
-                ));
-            }
-            Ok(()) => {}
-            Err(error) if !self.write_failing => {
-                self.write_failing = true;
-                (self.emit)(SessionEvent::Problem(format!(
-                    "cannot write the flight record in {}: {error}",
-                    self.record.dir().display()
-                )));
-            }
-            Err(_) => {}
+    /// Tells the owner at once when recording pauses (a full disk) and when it resumes.
+    fn report_recording(&mut self) {
+        for news in self.record.take_news() {
+            (self.emit)(SessionEvent::Recording(news));
         }
     }
 
@@ -613,8 +589,8 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     }
 
     fn housekeeping(&mut self) {
-        let result = self.record.tick();
-        self.note_write(result);
+        self.record.tick();
+        self.report_recording();
         if self.last_report.elapsed() >= REPORT_INTERVAL {
             self.last_report = Instant::now();
             (self.emit)(SessionEvent::Framing(self.rx.stats()));

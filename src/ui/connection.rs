@@ -112,14 +112,37 @@ pub fn bar(
         if let Some(dir) = &view.flight_dir {
             ui.separator();
             let recording = view.session_running;
-            let colour = if recording { theme::BAD } else { theme::MUTED };
+            let paused = view.recording_paused.as_ref().filter(|_| recording);
+            let colour = match (recording, paused) {
+                (true, Some(_)) => theme::WARN,
+                (true, None) => theme::BAD,
+                (false, _) => theme::MUTED,
+            };
             let (dot, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
             ui.painter().circle_filled(dot.center(), 5.0, colour);
-            let word = if recording { "REC" } else { "saved" };
-            ui.label(
-                RichText::new(format!("{word} {}", bytes_text(view.recorded_bytes))).color(colour),
-            )
-            .on_hover_text(dir.display().to_string());
+            let mut words = match (recording, paused) {
+                (true, Some(why)) => why.lines().next().unwrap_or_default().to_uppercase(),
+                (true, None) => format!("REC {}", bytes_text(view.recorded_bytes)),
+                (false, _) => format!("saved {}", bytes_text(view.recorded_bytes)),
+            };
+            if view.not_kept_bytes > 0 {
+                words.push_str(&format!(" · {} not kept", bytes_text(view.not_kept_bytes)));
+            }
+            let hover = match paused {
+                Some(why) => format!(
+                    "{why}\nRetrying every second: recording resumes by itself when space \
+                     returns. The link and the live view go on.\n{}",
+                    dir.display()
+                ),
+                None => dir.display().to_string(),
+            };
+            let text = RichText::new(words).color(colour);
+            let text = if paused.is_some() {
+                text.strong()
+            } else {
+                text
+            };
+            ui.label(text).on_hover_text(hover);
             if ui.button("Open folder").clicked() {
                 actions.push(UiAction::OpenFolder(dir.clone()));
             }

@@ -82,6 +82,10 @@ pub struct LiveView {
     pub link_state: LinkState,
     pub flight_dir: Option<PathBuf>,
     pub recorded_bytes: u64,
+    /// Why recording is paused (a full disk): headline, then the file and error.
+    pub recording_paused: Option<String>,
+    /// Link bytes the pauses of this session did not keep.
+    pub not_kept_bytes: u64,
     pub framing: FramerStats,
     /// The latest problems reported by the session, newest last.
     pub problems: Vec<String>,
@@ -129,6 +133,8 @@ impl Default for LiveView {
             link_state: LinkState::Disconnected,
             flight_dir: None,
             recorded_bytes: 0,
+            recording_paused: None,
+            not_kept_bytes: 0,
             framing: FramerStats::default(),
             problems: Vec::new(),
             now_mono_us: 0,
