@@ -24,6 +24,15 @@ pub const GCS_SYSTEM_ID: u8 = 255;
 /// Component id Airlock uses (MAV_COMP_ID_MISSIONPLANNER, the usual GCS component).
 pub const GCS_COMPONENT_ID: u8 = 190;
 
+/// Decodes a MAVLink 2 payload of message `message_id` (shorter payloads are zero-extended, as
+/// MAVLink 2 trims trailing zeros).
+pub fn decode_payload(
+    message_id: u32,
+    payload: &[u8],
+) -> Result<MavMessage, mavlink::error::ParserError> {
+    <MavMessage as mavlink::Message>::parse(mavlink::MavlinkVersion::V2, message_id, payload)
+}
+
 /// Decodes the payload of a valid frame into a message.
 pub fn decode(
     header: &FrameHeader,

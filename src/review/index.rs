@@ -436,7 +436,9 @@ impl FlightIndex {
         Some(out)
     }
 
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    /// Reads an index as kept on disk; `None` when it is not one, is of another format, or
+    /// does not hold together.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
         let body = bytes.strip_prefix(MAGIC)?;
         let index: Self = postcard::from_bytes(body).ok()?;
         (index.format == FORMAT && index.consistent()).then_some(index)
