@@ -18,18 +18,24 @@ fn main() -> ExitCode {
         cli::flights_dir(cli.data_dir.as_deref()).and_then(|flights_dir| {
             let demo = cli.demo && open.is_none();
             let options = airlock::app::StartOptions {
-                connect_to: None,
+                connect_to: cli.port.clone().map(|port| (port, cli.baud)),
                 flights_dir,
                 tiles: cli.tiles.clone(),
                 privacy_config: cli::privacy_config_file().ok(),
                 open,
                 inject: None,
+                plots: cli.plots.clone(),
             };
             airlock::app::run_window(options, demo)
         })
     };
     let result = match &cli.command {
-        Some(cli::Command::Open { path }) => window(Some(path.clone())),
+        // A file that cannot be reviewed is an error here, with a non-zero exit, before any
+        // window opens.
+        Some(cli::Command::Open { path }) => airlock::review::open(path)
+            .and_then(|opened| opened.check_frames())
+            .map_err(anyhow::Error::from)
+            .and_then(|()| window(Some(path.clone()))),
         Some(command) => cli::run(&cli, command),
         None => window(None),
     };

@@ -290,6 +290,45 @@ fn info_refuses_garbage_with_a_clear_message() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+#[test]
+fn open_info_and_export_exit_non_zero_on_what_they_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.tlog");
+    std::fs::write(&garbage, [0x55; 5000]).unwrap();
+    let not_a_flight = dir.path().join("empty-folder");
+    std::fs::create_dir(&not_a_flight).unwrap();
+    let missing = dir.path().join("missing.tlog");
+    let out = dir.path().join("out.csv");
+    for (path, words) in [
+        (&garbage, "no MAVLink frames found"),
+        (&not_a_flight, "not a flight folder"),
+        (&missing, "No such file"),
+    ] {
+        let path = path.to_str().unwrap();
+        for args in [
+            vec!["open", path],
+            vec!["info", path],
+            vec![
+                "export", path, "--format", "csv", "--type", "ATTITUDE", "-o",
+            ],
+        ] {
+            let mut command = Command::new(AIRLOCK);
+            command
+                .args(&args)
+                .env_remove("DISPLAY")
+                .env_remove("WAYLAND_DISPLAY");
+            if args[0] == "export" {
+                command.arg(&out);
+            }
+            let result = command.output().unwrap();
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(stderr.contains(words), "{args:?}: {stderr}");
+            assert!(!out.exists(), "no export is left behind");
+        }
+    }
+}
+
 /// `--from`/`--to` cut every export to the range: the CSV rows are exactly the full export's
 /// rows in it, the tlog holds only records in it, the GPX only points in it.
 #[test]

@@ -105,3 +105,38 @@ fn live_telemetry_inspector_plot_and_unplug_recovery() {
     assert_eq!(summary.reconnects, 1, "{:?}", summary.notices);
     assert!(summary.counts.messages["HEARTBEAT"] >= 5);
 }
+
+#[test]
+fn plots_asked_for_at_start_fill_as_soon_as_the_vehicle_sends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let vehicle = DemoVehicle::start(57600).unwrap();
+    let wanted = ["ATTITUDE.roll", "vfr_hud.alt", "SYS_STATUS.voltage_battery"];
+    let mut harness = gui::harness(StartOptions {
+        connect_to: Some((vehicle.device.clone(), Baud::Fixed(57600))),
+        plots: wanted.iter().map(|plot| plot.to_string()).collect(),
+        ..gui::options(&dir.path().join("flights"))
+    });
+    run_until(&mut harness, "three plots filling", |h| {
+        h.state().as_ref().is_some_and(|app| {
+            app.plots.series.len() == 3 && app.plots.series.iter().all(|s| s.points.len() > 5)
+        })
+    });
+    let mut labels: Vec<String> = harness
+        .state()
+        .as_ref()
+        .unwrap()
+        .plots
+        .series
+        .iter()
+        .map(|s| s.key.label())
+        .collect();
+    labels.sort();
+    assert_eq!(
+        labels,
+        [
+            "ATTITUDE.roll (1:1)",
+            "SYS_STATUS.voltage_battery (1:1)",
+            "VFR_HUD.alt (1:1)"
+        ]
+    );
+}

@@ -118,6 +118,29 @@ impl AirlockApp {
         self.plan_transfers.read_on_connect = false;
     }
 
+    /// Makes the plots asked for at start whose message this is, for the vehicle that sent it.
+    fn plot_when_heard(&mut self, header: &crate::protocol::FrameHeader) {
+        let Some(name) = crate::protocol::dialect::message_name(header.message_id) else {
+            return;
+        };
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending_plots)
+            .into_iter()
+            .partition(|(message, _)| message == name);
+        self.pending_plots = later;
+        for (_, field) in now {
+            let key = crate::ui::plots::FieldKey {
+                system_id: header.system_id,
+                component_id: header.component_id,
+                message_id: header.message_id,
+                message_name: name.to_owned(),
+                field,
+            };
+            if !self.plots.contains(&key) {
+                self.plots.toggle(key);
+            }
+        }
+    }
+
     /// Applies one session event to the live view (the tests and benchmarks feed events here).
     pub fn apply_event(&mut self, event: SessionEvent) {
         match event {
@@ -160,6 +183,9 @@ impl AirlockApp {
                 if !self.plan_transfers.read_on_connect && self.view.vehicle.status.is_some() {
                     self.plan_transfers.read_on_connect = true;
                     self.read_vehicle_mission();
+                }
+                if !self.pending_plots.is_empty() {
+                    self.plot_when_heard(&header);
                 }
                 self.plots.observe(
                     mono_us,

@@ -51,6 +51,8 @@ pub struct StartOptions {
     /// For tests of the failure paths only: a fault every session's worker injects into itself.
     #[doc(hidden)]
     pub inject: Option<crate::session::InjectedFault>,
+    /// Fields to plot as soon as a vehicle sends them: `MESSAGE.field` (`ATTITUDE.roll`).
+    pub plots: Vec<String>,
 }
 
 /// The running app.
@@ -61,6 +63,8 @@ pub struct AirlockApp {
     ui_state: UiState,
     ports: Vec<PortInfo>,
     flights_dir: PathBuf,
+    /// Plots asked for at start (`--plot`), made when their message is first heard.
+    pending_plots: Vec<(String, String)>,
     session: Option<SessionHandle>,
     port_watcher: Option<PortWatcher>,
     /// Kept alive for the demo; dropped (stopped) with the app.
@@ -115,6 +119,12 @@ impl AirlockApp {
             ports: Vec::new(),
             flights_dir: options.flights_dir,
             inject: options.inject,
+            pending_plots: options
+                .plots
+                .iter()
+                .filter_map(|plot| plot.split_once('.'))
+                .map(|(message, field)| (message.to_uppercase(), field.to_owned()))
+                .collect(),
             session: None,
             port_watcher,
             saved_port,

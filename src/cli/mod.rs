@@ -31,6 +31,16 @@ pub struct Cli {
     /// Map tiles for the window: a folder of z/x/y tiles or an MBTiles file.
     #[arg(long)]
     pub tiles: Option<PathBuf>,
+    /// Open the window connected to this serial port.
+    #[arg(long, conflicts_with = "demo")]
+    pub port: Option<String>,
+    /// Baud rate for --port, or `auto`.
+    #[arg(long, default_value = "auto", requires = "port")]
+    pub baud: Baud,
+    /// Plot this field in the window as soon as the vehicle sends it: MESSAGE.field
+    /// (e.g. ATTITUDE.roll); repeat for more.
+    #[arg(long = "plot", value_name = "MESSAGE.FIELD")]
+    pub plots: Vec<String>,
     /// Where flights are kept [default: the platform's data folder].
     #[arg(long, global = true, env = "AIRLOCK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -614,6 +624,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             output,
         } => {
             let opened = review::open(path)?;
+            opened.check_frames()?;
             let span = export_span(&opened, from.as_deref(), to.as_deref())?;
             if *format == ExportFormat::Raw && span != review::frames::Span::ALL {
                 bail!("--from and --to apply to csv, kml, gpx and tlog exports, not raw bytes");

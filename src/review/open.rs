@@ -29,6 +29,20 @@ pub struct Opened {
 }
 
 impl Opened {
+    /// Whether there is something to review: a tlog must hold at least one frame (a raw
+    /// capture may be empty: its recorder may have just started).
+    pub fn check_frames(&self) -> Result<(), ReviewError> {
+        if self.kind == StoredKind::Tlog
+            && !super::tlog::TlogReader::new(self.bytes())
+                .any(|item| matches!(item, super::tlog::TlogItem::Frame { .. }))
+        {
+            return Err(ReviewError::NoFrames {
+                path: self.file.clone(),
+            });
+        }
+        Ok(())
+    }
+
     pub fn bytes(&self) -> &[u8] {
         self.map.as_deref().unwrap_or(&[])
     }
