@@ -22,6 +22,7 @@ fn main() -> ExitCode {
                 flights_dir,
                 tiles: cli.tiles.clone(),
                 privacy_config: cli::privacy_config_file().ok(),
+                settings_file: cli::window_settings_file().ok(),
                 open,
                 inject: None,
                 plots: cli.plots.clone(),

@@ -140,3 +140,39 @@ fn plots_asked_for_at_start_fill_as_soon_as_the_vehicle_sends_them() {
         ]
     );
 }
+
+/// The window keeps its settings itself (eframe would rewrite them in place): a change is
+/// written whole, private whatever the umask, read back by the next start; an unreadable file
+/// gives the defaults.
+#[test]
+fn window_settings_are_kept_whole_and_private() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only sets the process's file-creation mask (022 is the usual one).
+    unsafe {
+        libc::umask(0o022);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config/window.json");
+    let mut harness = gui::harness(StartOptions {
+        settings_file: Some(file.clone()),
+        ..gui::options(&dir.path().join("flights"))
+    });
+    harness.run_steps(3);
+    harness.get_by_label("Params").click();
+    run_until(&mut harness, "the settings written", |_| {
+        airlock::app::AirlockApp::load_settings(Some(&file)).side_tab
+            == airlock::ui::SideTab::Params
+    });
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&file), mode(file.parent().unwrap())), (0o600, 0o700));
+    let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["window.json"]);
+    std::fs::write(&file, b"{ half a fi").unwrap();
+    assert_eq!(
+        airlock::app::AirlockApp::load_settings(Some(&file)),
+        airlock::ui::UiSettings::default()
+    );
+}

@@ -1,7 +1,8 @@
 //! The eframe app: wires the live session, the demo vehicle and the port watcher to the UI.
 //!
-//! Persisted settings are one `#[serde(default)]` struct saved through eframe's storage; the
-//! runtime handles (threads, channels) live beside it and are never saved. Each frame drains
+//! Persisted settings are one `#[serde(default)]` struct kept in `window.json` in the config
+//! folder, written whole (temporary file, rename) when they change; the runtime handles
+//! (threads, channels) live beside it and are never saved. Each frame drains
 //! session events with a time budget, draws, then carries out the UI's actions.
 
 mod demo;
@@ -26,8 +27,8 @@ use crate::ui::{self, LiveView, Plots, UiAction, UiSettings, UiState};
 use crate::vehicle::VehicleState;
 use review::{Background, Picked};
 
-/// Key of the settings in eframe's storage.
-const SETTINGS_KEY: &str = "airlock-settings";
+/// Least time between two writes of changed settings.
+const SETTINGS_SAVE_INTERVAL: Duration = Duration::from_secs(2);
 /// Longest time a frame spends applying session events before drawing.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
 /// Problems kept for the status strip.
@@ -53,6 +54,8 @@ pub struct StartOptions {
     pub inject: Option<crate::session::InjectedFault>,
     /// Fields to plot as soon as a vehicle sends them: `MESSAGE.field` (`ATTITUDE.roll`).
     pub plots: Vec<String>,
+    /// Where the window's settings are kept (None: nothing is saved).
+    pub settings_file: Option<PathBuf>,
 }
 
 /// The running app.
@@ -63,6 +66,10 @@ pub struct AirlockApp {
     ui_state: UiState,
     ports: Vec<PortInfo>,
     flights_dir: PathBuf,
+    /// Where the settings are kept, what was last written (or failed), and when.
+    settings_file: Option<PathBuf>,
+    settings_saved: Option<UiSettings>,
+    settings_tried: Instant,
     /// Plots asked for at start (`--plot`), made when their message is first heard.
     pending_plots: Vec<(String, String)>,
     session: Option<SessionHandle>,
@@ -119,6 +126,9 @@ impl AirlockApp {
             ports: Vec::new(),
             flights_dir: options.flights_dir,
             inject: options.inject,
+            settings_saved: None,
+            settings_tried: Instant::now(),
+            settings_file: options.settings_file.clone(),
             pending_plots: options
                 .plots
                 .iter()
@@ -182,11 +192,59 @@ impl AirlockApp {
         }
     }
 
-    /// Restores settings saved by an earlier run.
-    pub fn load_settings(storage: Option<&dyn eframe::Storage>) -> UiSettings {
-        storage
-            .and_then(|storage| eframe::get_value(storage, SETTINGS_KEY))
-            .unwrap_or_default()
+    /// Restores settings saved by an earlier run: missing is the defaults; unreadable is the
+    /// defaults with the reason on stderr (the file is replaced by the next save).
+    pub fn load_settings(file: Option<&std::path::Path>) -> UiSettings {
+        let Some(file) = file else {
+            return UiSettings::default();
+        };
+        match std::fs::read(file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|error| {
+                eprintln!("airlock: {}: {error}; using the default settings", file.display());
+                UiSettings::default()
+            }),
+            Err(_) => UiSettings::default(),
+        }
+    }
+
+    /// The settings as they should be saved (the demo's port is not the operator's).
+    fn settings_to_save(&self) -> UiSettings {
+        let mut settings = self.settings.clone();
+        if let Some(port) = &self.saved_port {
+            settings.port = port.clone();
+        }
+        settings
+    }
+
+    /// Writes the settings when they changed (at most every 2 s, and now when `now`), whole
+    /// or not at all; a failure is said once in the status strip.
+    fn save_settings(&mut self, now: bool) {
+        let Some(file) = self.settings_file.clone() else {
+            return;
+        };
+        let settings = self.settings_to_save();
+        if self.settings_saved.as_ref() == Some(&settings)
+            || (!now && self.settings_tried.elapsed() < SETTINGS_SAVE_INTERVAL)
+        {
+            return;
+        }
+        self.settings_tried = Instant::now();
+        // Plain data with string keys always serialises.
+        let text = serde_json::to_vec_pretty(&settings).unwrap_or_default();
+        let written = file
+            .parent()
+            .map_or(Ok(()), crate::capture::create_private_dir)
+            .and_then(|()| crate::capture::write_private_atomic(&file, &text));
+        match written {
+            Ok(()) => self.settings_saved = Some(settings),
+            Err(error) => {
+                // Said once per value that cannot be saved.
+                if self.settings_saved.as_ref() != Some(&settings) {
+                    self.problem(format!("cannot save the window's settings: {error}"));
+                }
+                self.settings_saved = Some(settings);
+            }
+        }
     }
 
     fn problem(&mut self, text: String) {
@@ -306,6 +364,7 @@ impl AirlockApp {
     /// The whole UI for one frame (also what the headless tests drive).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         self.drain_events();
+        self.save_settings(false);
         let mut actions = Vec::new();
         let tiles = self.tiles.as_deref_mut();
         let resources = ui::Resources {
@@ -351,12 +410,8 @@ impl eframe::App for AirlockApp {
         self.show(ui);
     }
 
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        let mut settings = self.settings.clone();
-        if let Some(port) = &self.saved_port {
-            settings.port = port.clone();
-        }
-        eframe::set_value(storage, SETTINGS_KEY, &settings);
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.save_settings(true);
     }
 }
 
@@ -378,7 +433,6 @@ pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
     if let Some(demo) = &demo_vehicle {
         options.connect_to = Some((demo.device.clone(), Baud::Auto));
     }
-    private_window_settings();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Airlock")
@@ -391,7 +445,7 @@ pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
         native,
         Box::new(move |cc| {
             close_on_signals(&cc.egui_ctx);
-            let settings = AirlockApp::load_settings(cc.storage);
+            let settings = AirlockApp::load_settings(options.settings_file.as_deref());
             Ok(Box::new(AirlockApp::new(
                 &cc.egui_ctx,
                 settings,
@@ -401,18 +455,6 @@ pub fn run_window(options: StartOptions, demo: bool) -> anyhow::Result<()> {
         }),
     )
     .map_err(|error| anyhow::anyhow!("cannot open the window: {error}"))
-}
-
-/// eframe keeps the window's settings in `app.ron` in Airlock's data folder, written with the
-/// process's umask (0644 under the usual 022). It truncates the file it finds, which keeps that
-/// file's mode: so the file is made private (or made, private and empty) before eframe opens it.
-fn private_window_settings() {
-    let Some(dir) = eframe::storage_dir("airlock") else {
-        return;
-    };
-    if let Err(error) = crate::capture::make_private_file(&dir.join("app.ron"), b"{}") {
-        eprintln!("airlock: window settings: {error}");
-    }
 }
 
 /// SIGINT or SIGTERM closes the window the normal way, so the flight is closed cleanly.

@@ -141,23 +141,6 @@ pub fn copy_private(source: &Path, to: &Path) -> Result<u64, CaptureError> {
     copied
 }
 
-/// Makes the file at `path` private to the user (0600), creating it with `initial` when it
-/// is missing: for files another library writes by truncating (which keeps the mode).
-pub fn make_private_file(path: &Path, initial: &[u8]) -> Result<(), CaptureError> {
-    use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
-    if path.exists() {
-        return std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|error| CaptureError::io(path, error));
-    }
-    if let Some(dir) = path.parent() {
-        create_private_dir(dir)?;
-    }
-    create_private_file(path)?
-        .write_all(initial)
-        .map_err(|error| CaptureError::io(path, error))
-}
-
 /// `path` with `suffix` added to the whole name (not the extension replaced: `log.bin.json`
 /// and `log.bin.sha256` would both go through `log.bin.tmp`).
 fn beside(path: &Path, suffix: &str) -> PathBuf {
@@ -288,26 +271,6 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-    }
-
-    #[test]
-    fn a_file_another_library_writes_is_made_private_and_keeps_its_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        // Missing: made, private, with the initial bytes, in a private folder.
-        let made = dir.path().join("settings/app.ron");
-        make_private_file(&made, b"{}").unwrap();
-        assert_eq!(std::fs::read(&made).unwrap(), b"{}");
-        assert_eq!((mode(&made), mode(made.parent().unwrap())), (0o600, 0o700));
-        // There, readable by everyone: made private, its bytes untouched.
-        let there = dir.path().join("there.ron");
-        std::fs::write(&there, b"(kept)").unwrap();
-        std::fs::set_permissions(&there, std::fs::Permissions::from_mode(0o644)).unwrap();
-        make_private_file(&there, b"{}").unwrap();
-        assert_eq!(std::fs::read(&there).unwrap(), b"(kept)");
-        assert_eq!(mode(&there), 0o600);
-        // Truncated and written again the way eframe does: still private.
-        std::fs::File::create(&there).unwrap();
-        assert_eq!(mode(&there), 0o600);
     }
 
     #[test]

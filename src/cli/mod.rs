@@ -345,14 +345,23 @@ pub fn ledger_file(data_dir_override: Option<&Path>) -> anyhow::Result<PathBuf> 
 
 /// Where the privacy setting is saved: `AIRLOCK_CONFIG_DIR`, else the platform's config folder.
 pub fn privacy_config_file() -> anyhow::Result<PathBuf> {
-    let dir = match std::env::var_os("AIRLOCK_CONFIG_DIR") {
+    Ok(config_dir()?.join("privacy.json"))
+}
+
+/// The window's settings (port, baud, tab, units…).
+pub fn window_settings_file() -> anyhow::Result<PathBuf> {
+    Ok(config_dir()?.join("window.json"))
+}
+
+/// Airlock's config folder: `AIRLOCK_CONFIG_DIR`, else the platform's.
+fn config_dir() -> anyhow::Result<PathBuf> {
+    Ok(match std::env::var_os("AIRLOCK_CONFIG_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => directories::ProjectDirs::from("", "", "airlock")
             .context("cannot find a home folder for the settings")?
             .config_dir()
             .to_owned(),
-    };
-    Ok(dir.join("privacy.json"))
+    })
 }
 
 /// Whether privacy is on for this run: `--privacy`, else the saved setting (on by default).
