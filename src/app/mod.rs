@@ -200,7 +200,10 @@ impl AirlockApp {
         };
         match std::fs::read(file) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|error| {
-                eprintln!("airlock: {}: {error}; using the default settings", file.display());
+                eprintln!(
+                    "airlock: {}: {error}; using the default settings",
+                    file.display()
+                );
                 UiSettings::default()
             }),
             Err(_) => UiSettings::default(),
