@@ -9,6 +9,7 @@
 pub mod app;
 pub mod capture;
 pub mod cli;
+pub mod keys;
 pub mod link;
 pub mod mission;
 pub mod onboard;

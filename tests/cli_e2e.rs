@@ -329,6 +329,68 @@ fn open_info_and_export_exit_non_zero_on_what_they_cannot_read() {
     }
 }
 
+/// The signing key: made from a passphrase as Mission Planner and MAVProxy make it (its SHA-256,
+/// checked with coreutils' sha256sum), kept, exported, imported; the key is never printed.
+#[test]
+fn the_signing_key_is_made_as_other_ground_stations_make_it_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new(AIRLOCK)
+            .args(args)
+            .env("AIRLOCK_CONFIG_DIR", &config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = run(&["signing", "status"], b"");
+    assert_eq!(code, Some(0));
+    assert!(text.contains("signing key: none"), "{text}");
+    let mut said = Vec::new();
+    let (code, text) = run(&["signing", "set-passphrase"], b"correct horse battery\n");
+    assert_eq!(code, Some(0), "{text}");
+    said.push(text);
+    let (_, text) = run(&["signing", "status"], b"");
+    assert!(text.contains("fingerprint"), "{text}");
+    said.push(text);
+    let exported = dir.path().join("key.txt");
+    let (code, text) = run(&["signing", "export-key", exported.to_str().unwrap()], b"");
+    assert_eq!(code, Some(0), "{text}");
+    said.push(text);
+    let sha = Command::new("sh")
+        .args(["-c", "printf %s 'correct horse battery' | sha256sum"])
+        .output()
+        .unwrap();
+    let expected = String::from_utf8_lossy(&sha.stdout)[..64].to_owned();
+    assert_eq!(std::fs::read_to_string(&exported).unwrap().trim(), expected);
+    for text in &said {
+        assert!(!text.contains(&expected), "the key was printed: {text}");
+    }
+    // Never over a file; a file that is not a key is refused; the exported one imports.
+    let (code, _) = run(&["signing", "export-key", exported.to_str().unwrap()], b"");
+    assert_eq!(code, Some(1));
+    let garbage = dir.path().join("garbage");
+    std::fs::write(&garbage, b"no key here").unwrap();
+    let (code, text) = run(&["signing", "import-key", garbage.to_str().unwrap()], b"");
+    assert_eq!(code, Some(1));
+    assert!(text.contains("not a signing key"), "{text}");
+    let (code, text) = run(&["signing", "import-key", exported.to_str().unwrap()], b"");
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["signing", "set-passphrase"], b"\n");
+    assert_eq!(code, Some(1));
+    assert!(text.contains("empty passphrase"), "{text}");
+}
+
 /// `--from`/`--to` cut every export to the range: the CSV rows are exactly the full export's
 /// rows in it, the tlog holds only records in it, the GPX only points in it.
 #[test]

@@ -1,7 +1,7 @@
 //! Every file Airlock writes under its data and config folders is 0600 and every folder 0700,
 //! whatever the umask (022 here, as on most machines), and exports go out 0600: a whole
 //! scenario — record from the simulator, list the flights (which indexes them), summarise,
-//! export, save the privacy setting, pull an onboard log, import another ground station's
+//! export, save the privacy setting, set and export the signing key, pull an onboard log, import another ground station's
 //! tlog (itself 0644), open a raw capture for review (which caches a tlog made from it) — then
 //! both folders are walked.
 
@@ -101,6 +101,21 @@ fn every_file_is_0600_and_every_folder_0700_under_umask_022() {
             .arg(&csv),
     );
     common::ok(airlock(&data, &config).args(["privacy", "on"]));
+    // The signing key from a passphrase on standard input, and its exported copy.
+    let mut set = airlock(&data, &config)
+        .args(["signing", "set-passphrase"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut set.stdin.take().unwrap(), b"correct horse\n").unwrap();
+    assert!(set.wait().unwrap().success());
+    let key_copy = out.join("signing.key");
+    common::ok(
+        airlock(&data, &config)
+            .args(["signing", "export-key"])
+            .arg(&key_copy),
+    );
+    assert!(config.join("signing.key").is_file());
 
     // Another ground station's log, readable by everyone where it lies, imported.
     let theirs = root.path().join("theirs.tlog");
@@ -126,7 +141,7 @@ fn every_file_is_0600_and_every_folder_0700_under_umask_022() {
     not_private(&data, &mut found, &mut count);
     not_private(&config, &mut found, &mut count);
     let log_copy = pulled.join("log0001_41250B.bin");
-    for export in [&gpx, &csv, &log_copy, &pulled] {
+    for export in [&gpx, &csv, &log_copy, &pulled, &key_copy] {
         let meta = std::fs::metadata(export).unwrap();
         let mode = meta.permissions().mode() & 0o777;
         if mode != if meta.is_dir() { 0o700 } else { 0o600 } {

@@ -2,6 +2,7 @@
 
 mod logs;
 mod params;
+mod signing;
 pub mod steps;
 
 use std::io::Write;
@@ -154,6 +155,12 @@ pub enum Command {
     Logs {
         #[command(subcommand)]
         action: logs::LogsAction,
+    },
+    /// MAVLink 2 signing: the key shared with the vehicle (status, set-passphrase,
+    /// import-key, export-key).
+    Signing {
+        #[command(subcommand)]
+        action: signing::SigningAction,
     },
     /// List the flights in the data folder, newest first.
     Flights {
@@ -354,7 +361,7 @@ pub fn window_settings_file() -> anyhow::Result<PathBuf> {
 }
 
 /// Airlock's config folder: `AIRLOCK_CONFIG_DIR`, else the platform's.
-fn config_dir() -> anyhow::Result<PathBuf> {
+pub fn config_dir() -> anyhow::Result<PathBuf> {
     Ok(match std::env::var_os("AIRLOCK_CONFIG_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => directories::ProjectDirs::from("", "", "airlock")
@@ -549,6 +556,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         Command::Mission { action } => run_mission(cli, action),
         Command::Params { action } => params::run(cli, action),
         Command::Logs { action } => logs::run(cli, action),
+        Command::Signing { action } => signing::run(action),
         Command::Info { path, json } => {
             let summary = review::summarize(path)?;
             let mut stdout = std::io::stdout().lock();

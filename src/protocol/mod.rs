@@ -11,6 +11,7 @@ pub mod modes;
 pub mod outgoing;
 pub mod sequence;
 pub mod services;
+pub mod signing;
 pub mod tally;
 
 pub use dialect::MavMessage;
