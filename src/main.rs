@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 tiles: cli.tiles.clone(),
                 privacy_config: cli::privacy_config_file().ok(),
                 settings_file: cli::window_settings_file().ok(),
+                signing: cli::signing_setup()?,
                 open,
                 inject: None,
                 plots: cli.plots.clone(),

@@ -48,6 +48,7 @@ fn live_and_replayed_state_are_the_same() {
         act_as_gcs: true,
         ask_telemetry: true,
         forward: None,
+        signing: None,
         inject: None,
     };
     let (_commands, commands) = crossbeam_channel::unbounded();

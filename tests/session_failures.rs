@@ -23,6 +23,7 @@ fn config(port: String, flight: &std::path::Path, inject: Option<InjectedFault>)
         act_as_gcs: true,
         ask_telemetry: true,
         forward: None,
+        signing: None,
         inject,
     }
 }

@@ -80,6 +80,7 @@ fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
         act_as_gcs: true,
         ask_telemetry: true,
         forward: None,
+        signing: None,
         inject: None,
     };
     let session = std::thread::spawn(move || {
@@ -179,4 +180,127 @@ fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
     assert_eq!(summary.counts.messages.get("HEARTBEAT"), Some(&40));
     assert_eq!(summary.reconnects, 1);
     assert_eq!(summary.counts.lost_frames, 0);
+}
+
+/// With a signing key, every frame the session sends is signed with it (checked by a verifier
+/// on the vehicle's side) and the latest timestamp is kept for the next run; what the vehicle
+/// sends is judged: unsigned frames show *unsigned* until the vehicle signs, then are kept out,
+/// and a frame signed with another key is counted and kept out. Everything is still recorded.
+#[test]
+fn a_signed_session_signs_what_it_sends_and_judges_what_it_receives() {
+    use airlock::keys::KeyStore;
+    use airlock::protocol::signing::{Signer, SigningKey, Verdict, Verifier};
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("vehicle");
+    let flight = dir.path().join("flight");
+    let config_dir = dir.path().join("config");
+    let mut vehicle = plug(&link);
+    let key = SigningKey::from_passphrase("shared by the vehicle and the ground station");
+    let store = KeyStore::new(&config_dir);
+
+    let (event_tx, events) = crossbeam_channel::unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (_commands_tx, commands) = crossbeam_channel::unbounded();
+    let control = Control {
+        stop: stop.clone(),
+        commands,
+    };
+    let config = SessionConfig {
+        port: link.to_string_lossy().into_owned(),
+        baud: Baud::Fixed(57600),
+        flight_dir: FlightDir::Exact(flight.clone()),
+        duration: None,
+        act_as_gcs: true,
+        ask_telemetry: true,
+        forward: None,
+        signing: Some(session::SigningSetup {
+            key: key.clone(),
+            store: Some(store.clone()),
+        }),
+        inject: None,
+    };
+    let worker = std::thread::spawn(move || {
+        session::run(&config, &control, &mut |event| {
+            let _ = event_tx.send(event);
+        })
+    });
+    wait_for(&events, |e| {
+        matches!(e, SessionEvent::Link(LinkState::Connected { .. }))
+    });
+
+    let mut outgoing = Outgoing::new(1, 1);
+    let mut signer = Signer::new(key.clone(), 0, 0);
+    let mut intruder = Signer::new(SigningKey::from_passphrase("a guess"), 0, 0);
+    let wall = || airlock::capture::wall_clock_us();
+    let send = |vehicle: &mut Plug, bytes: Vec<u8>| {
+        vehicle.master.write_all(&bytes).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    };
+    // Wait for the latest status after what was sent, then the messages delivered meanwhile.
+    let settle = |events: &crossbeam_channel::Receiver<SessionEvent>| {
+        let mut delivered = 0;
+        let mut status = None;
+        let deadline = Instant::now() + Duration::from_millis(600);
+        while Instant::now() < deadline {
+            match events.recv_timeout(Duration::from_millis(50)) {
+                Ok(SessionEvent::Message { header, .. }) if header.system_id == 1 => delivered += 1,
+                Ok(SessionEvent::Signing(s)) => status = Some(s),
+                _ => {}
+            }
+        }
+        (delivered, status.expect("a signing status"))
+    };
+    // Unsigned: shown, as unsigned.
+    send(&mut vehicle, heartbeat(&mut outgoing));
+    let (delivered, status) = settle(&events);
+    assert_eq!((delivered, status.words().as_str()), (1, "unsigned"));
+    // Signed with the key: shown, as signed.
+    let mut frame = heartbeat(&mut outgoing);
+    assert!(signer.sign(&mut frame, wall()));
+    send(&mut vehicle, frame);
+    let (delivered, status) = settle(&events);
+    assert_eq!((delivered, status.words().as_str()), (1, "signed"));
+    // Unsigned again from a vehicle that signs, and signed with another key: kept out, counted.
+    send(&mut vehicle, heartbeat(&mut outgoing));
+    let mut forged = heartbeat(&mut outgoing);
+    assert!(intruder.sign(&mut forged, wall()));
+    send(&mut vehicle, forged);
+    let (delivered, status) = settle(&events);
+    assert_eq!(delivered, 0);
+    assert_eq!(status.words(), "signed · bad signatures (1)");
+    assert_eq!((status.rejected, status.counts.unsigned), (2, 2));
+
+    // Everything the session sent is signed with the key, in order.
+    let mut sent = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Ok(n) = vehicle.master.read(&mut buf) {
+            sent.extend_from_slice(&buf[..n]);
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    worker.join().unwrap().unwrap();
+    let mut checker = Verifier::new(key);
+    let mut verdicts = Vec::new();
+    parse_all(&sent, &mut |item| {
+        if let Parsed::Frame(header, bytes) = item {
+            verdicts.push(checker.check(&header, bytes, wall()));
+        }
+    });
+    assert!(verdicts.len() >= 3, "{verdicts:?}");
+    assert!(
+        verdicts.iter().all(|v| *v == Verdict::Signed),
+        "{verdicts:?}"
+    );
+    // The latest timestamp is kept: the next run starts after it.
+    let kept = store.last_timestamp();
+    assert!(kept >= airlock::protocol::signing::timestamp_of_wall(wall()) - 10_000_000);
+    // The capture holds every received frame, kept out or not.
+    let summary = review::summarize(&flight).unwrap();
+    assert_eq!(summary.counts.messages.get("HEARTBEAT"), Some(&4));
+    println!(
+        "{} frames sent, all signed; received: {status:?}; timestamp kept {kept}",
+        verdicts.len()
+    );
 }

@@ -28,6 +28,7 @@ impl AirlockApp {
             act_as_gcs: true,
             ask_telemetry: true,
             forward: None,
+            signing: self.signing.clone(),
             inject: self.inject,
         };
         let ctx = self.ctx.clone();
@@ -198,6 +199,7 @@ impl AirlockApp {
             SessionEvent::Framing(stats) => self.view.framing = stats,
             SessionEvent::Recorded { bytes } => self.view.recorded_bytes = bytes,
             SessionEvent::Problem(text) => self.problem(text),
+            SessionEvent::Signing(status) => self.view.signing = Some(status),
             SessionEvent::Recording(news) => {
                 self.view.recording_paused = match &news {
                     RecordingNews::Paused { headline, detail } => {

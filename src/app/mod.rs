@@ -56,6 +56,8 @@ pub struct StartOptions {
     pub plots: Vec<String>,
     /// Where the window's settings are kept (None: nothing is saved).
     pub settings_file: Option<PathBuf>,
+    /// MAVLink 2 signing for every connection (the key store's key, when one is set).
+    pub signing: Option<crate::session::SigningSetup>,
 }
 
 /// The running app.
@@ -66,6 +68,8 @@ pub struct AirlockApp {
     ui_state: UiState,
     ports: Vec<PortInfo>,
     flights_dir: PathBuf,
+    /// MAVLink 2 signing for every connection.
+    signing: Option<crate::session::SigningSetup>,
     /// Where the settings are kept, what was last written (or failed), and when.
     settings_file: Option<PathBuf>,
     settings_saved: Option<UiSettings>,
@@ -129,6 +133,7 @@ impl AirlockApp {
             settings_saved: None,
             settings_tried: Instant::now(),
             settings_file: options.settings_file.clone(),
+            signing: options.signing.clone(),
             pending_plots: options
                 .plots
                 .iter()

@@ -360,6 +360,16 @@ pub fn window_settings_file() -> anyhow::Result<PathBuf> {
     Ok(config_dir()?.join("window.json"))
 }
 
+/// Signing for a session: the key store's key when one is set (then every frame sent is signed
+/// and every frame received checked), none otherwise.
+pub fn signing_setup() -> anyhow::Result<Option<session::SigningSetup>> {
+    let store = crate::keys::KeyStore::new(&config_dir()?);
+    Ok(store.signing_key()?.map(|key| session::SigningSetup {
+        key,
+        store: Some(store),
+    }))
+}
+
 /// Airlock's config folder: `AIRLOCK_CONFIG_DIR`, else the platform's.
 pub fn config_dir() -> anyhow::Result<PathBuf> {
     Ok(match std::env::var_os("AIRLOCK_CONFIG_DIR") {
@@ -706,6 +716,7 @@ fn session_config(
         act_as_gcs: true,
         ask_telemetry: true,
         forward: None,
+        signing: signing_setup()?,
         inject: None,
     })
 }

@@ -130,7 +130,7 @@ impl Signer {
 }
 
 /// What a received frame's signature says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Verdict {
     /// Signed with the key, and newer than its stream's last.
     Signed,
@@ -161,14 +161,46 @@ pub struct SigningCounts {
     pub stale: u64,
 }
 
+/// What the operator is shown of a signed link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SigningStatus {
+    pub counts: SigningCounts,
+    /// Whether the latest frame let through was signed or unsigned (those kept out are
+    /// counted, not shown as the link's state).
+    pub last: Option<Verdict>,
+    /// Frames kept from the live state and the services (badly signed, stale, or unsigned from
+    /// a sender that signed before).
+    pub rejected: u64,
+}
+
+impl SigningStatus {
+    /// `signed`, `unsigned`, or with `bad signatures (N)` when any came.
+    pub fn words(&self) -> String {
+        let state = if self.last == Some(Verdict::Signed) {
+            "signed"
+        } else {
+            "unsigned"
+        };
+        let bad = self.counts.bad_signature + self.counts.stale;
+        if bad > 0 {
+            format!("{state} · bad signatures ({bad})")
+        } else {
+            state.to_owned()
+        }
+    }
+}
+
 /// Checks received frames against a key, per (system, component, link) stream.
 #[derive(Debug, Clone)]
 pub struct Verifier {
     key: SigningKey,
     streams: HashMap<(u8, u8, u8), u64>,
+    /// Senders that have signed: their unsigned frames are refused from then on.
+    signers: std::collections::HashSet<(u8, u8)>,
     /// The latest timestamp this side knows (its clock, or a newer one seen).
     now: u64,
     pub counts: SigningCounts,
+    status: SigningStatus,
 }
 
 impl Verifier {
@@ -176,8 +208,44 @@ impl Verifier {
         Self {
             key,
             streams: HashMap::new(),
+            signers: Default::default(),
             now: 0,
             counts: SigningCounts::default(),
+            status: SigningStatus::default(),
+        }
+    }
+
+    /// Judges a frame and says whether it may reach the live state and the services: signed
+    /// frames and a radio's RADIO_STATUS do; badly signed and stale ones never; unsigned ones
+    /// only from a sender that has not signed before (a vehicle without the key still shows,
+    /// as *unsigned*; one that signs cannot be spoken for by an unsigned intruder).
+    pub fn admit(&mut self, header: &FrameHeader, frame: &[u8], wall_us: u64) -> bool {
+        let verdict = self.check(header, frame, wall_us);
+        let sender = (header.system_id, header.component_id);
+        let admitted = match verdict {
+            Verdict::Signed => {
+                self.signers.insert(sender);
+                true
+            }
+            Verdict::UnsignedRadioStatus => true,
+            Verdict::Unsigned => !self.signers.contains(&sender),
+            Verdict::BadSignature | Verdict::Stale => false,
+        };
+        // An intruder's unsigned frame, kept out, does not make the link look unsigned.
+        if admitted && matches!(verdict, Verdict::Signed | Verdict::Unsigned) {
+            self.status.last = Some(verdict);
+        }
+        if !admitted {
+            self.status.rejected += 1;
+        }
+        admitted
+    }
+
+    /// What the operator is shown.
+    pub fn status(&self) -> SigningStatus {
+        SigningStatus {
+            counts: self.counts,
+            ..self.status
         }
     }
 

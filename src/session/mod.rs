@@ -9,7 +9,9 @@
 pub mod ports;
 mod recorder;
 
-pub use recorder::{counts_of, run, Control, FlightDir, InjectedFault, SessionConfig};
+pub use recorder::{
+    counts_of, run, Control, FlightDir, InjectedFault, SessionConfig, SigningSetup,
+};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -84,6 +86,8 @@ pub enum SessionEvent {
     Problem(String),
     /// Recording paused (a full disk) or resumed: told at once.
     Recording(crate::capture::RecordingNews),
+    /// With signing: what the received frames' signatures say, so far.
+    Signing(crate::protocol::signing::SigningStatus),
     /// A request's progress or its outcome.
     Service(ServiceEvent),
     /// The flight was closed; the session is over.

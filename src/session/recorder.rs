@@ -15,6 +15,7 @@ use crate::capture::raw::RecordKind;
 use crate::capture::{
     FlightCounts, FlightMeta, FlightRecord, FlightSource, LinkEvent, VehicleSeen,
 };
+use crate::keys::KeyStore;
 use crate::link::{
     self, Baud, Link, LinkError, NetLink, NetSpec, SerialLink, UdpForward, AUTO_BAUD_RATES,
     RETRY_INTERVAL,
@@ -22,6 +23,7 @@ use crate::link::{
 use crate::privacy::{self, NetworkPermit};
 use crate::protocol::frame::{FramerStats, Parsed};
 use crate::protocol::services::{Hub, Outcome, ServiceEvent};
+use crate::protocol::signing::{Signer, SigningKey, Verifier};
 use crate::protocol::{self, Framer, MavMessage, Outgoing, Tally};
 
 /// How long auto-baud listens at one rate for valid frames.
@@ -56,10 +58,23 @@ pub struct SessionConfig {
     /// Also send every received frame to this UDP address (`HOST:PORT`), and pass what comes
     /// back to the vehicle: a second ground station. A network feature.
     pub forward: Option<String>,
+    /// MAVLink 2 signing: sign every frame sent and check every frame received.
+    pub signing: Option<SigningSetup>,
     /// For tests of the failure paths only: a fault the worker injects into itself.
     #[doc(hidden)]
     pub inject: Option<InjectedFault>,
 }
+
+/// MAVLink 2 signing for a session: the key, and where the latest timestamp used is kept.
+#[derive(Debug, Clone)]
+pub struct SigningSetup {
+    pub key: SigningKey,
+    /// Keeps the latest timestamp between runs (None: the clock alone).
+    pub store: Option<KeyStore>,
+}
+
+/// How often the latest signing timestamp is kept on disk.
+const STAMP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A fault a test makes the worker suffer, to check that it reaches the operator.
 #[doc(hidden)]
@@ -108,6 +123,10 @@ struct Session<'a, E: FnMut(SessionEvent)> {
     /// A send to the port is failing (reported once per run of failures).
     send_failing: bool,
     connected_once: bool,
+    /// With signing: what signs the frames sent and checks those received.
+    signer: Option<Signer>,
+    verifier: Option<Verifier>,
+    stamp_kept: Instant,
     emit: &'a mut E,
 }
 
@@ -180,6 +199,15 @@ pub fn run(
         started: Instant::now(),
         send_failing: false,
         connected_once: false,
+        signer: config.signing.as_ref().map(|setup| {
+            let last = setup.store.as_ref().map_or(0, KeyStore::last_timestamp);
+            Signer::new(setup.key.clone(), 0, last)
+        }),
+        verifier: config
+            .signing
+            .as_ref()
+            .map(|setup| Verifier::new(setup.key.clone())),
+        stamp_kept: Instant::now(),
         emit,
     };
     (session.emit)(SessionEvent::Link(LinkState::Connecting));
@@ -452,8 +480,31 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     }
 
     fn send(&mut self, message: &MavMessage) -> Result<(), String> {
-        let bytes = self.outgoing.encode(message);
+        let mut bytes = self.outgoing.encode(message);
+        if let Some(signer) = &mut self.signer {
+            signer.sign(&mut bytes, self.record.now().wall_us);
+        }
         self.send_bytes(&bytes)
+    }
+
+    /// Keeps the latest signing timestamp on disk, so the next run never signs with an older
+    /// one (every `STAMP_INTERVAL`, and at the end).
+    fn keep_stamp(&mut self, now: bool) {
+        if !now && self.stamp_kept.elapsed() < STAMP_INTERVAL {
+            return;
+        }
+        self.stamp_kept = Instant::now();
+        let (Some(signer), Some(store)) = (
+            &self.signer,
+            self.config.signing.as_ref().and_then(|s| s.store.as_ref()),
+        ) else {
+            return;
+        };
+        if let Err(error) = store.store_timestamp(signer.last_timestamp()) {
+            (self.emit)(SessionEvent::Problem(format!(
+                "cannot keep the signing timestamp: {error}"
+            )));
+        }
     }
 
     /// Writes bytes to the vehicle, recording them first like every other byte: a frame is on
@@ -528,6 +579,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             emit,
             forward,
             hub,
+            verifier,
             ..
         } = self;
         let mut on_item = |item: Parsed<'_>| {
@@ -542,6 +594,13 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
                 }
             }
             if let Some((header, bytes)) = tally.on_received(&item) {
+                // Recorded and counted, but kept from the live state and the services.
+                if verifier
+                    .as_mut()
+                    .is_some_and(|verifier| !verifier.admit(&header, bytes, time.wall_us))
+                {
+                    return;
+                }
                 match protocol::decode(&header, bytes) {
                     Ok(message) => {
                         tally.on_decoded(&header, &message);
@@ -597,6 +656,10 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             (self.emit)(SessionEvent::Recorded {
                 bytes: self.record.size_bytes(),
             });
+            if let Some(verifier) = &self.verifier {
+                (self.emit)(SessionEvent::Signing(verifier.status()));
+            }
+            self.keep_stamp(false);
         }
     }
 
@@ -618,6 +681,7 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
     }
 
     fn close(mut self, reason: &str) -> anyhow::Result<FlightMeta> {
+        self.keep_stamp(true);
         self.hub.link_lost(reason);
         self.pump();
         if self.link.take().is_some() {

@@ -32,6 +32,21 @@ pub fn panel(ui: &mut egui::Ui, view: &LiveView) {
             row("Bytes sent", bytes_text(link.bytes_tx));
             row("Reconnects", link.reconnects.to_string());
             row("Bytes recorded", bytes_text(view.recorded_bytes));
+            row(
+                "Signing",
+                view.signing.map_or_else(
+                    || "off (no signing key: airlock signing set-passphrase)".to_owned(),
+                    |status| {
+                        format!(
+                            "{} — {} signed, {} unsigned, {} kept out",
+                            status.words(),
+                            status.counts.signed,
+                            status.counts.unsigned,
+                            status.rejected
+                        )
+                    },
+                ),
+            );
         });
     if let Some(dir) = &view.flight_dir {
         ui.add_space(6.0);
@@ -58,6 +73,17 @@ pub fn status_strip(ui: &mut egui::Ui, view: &LiveView) {
             view.framing.crc_errors,
             link.reconnects,
         ));
+        if let Some(status) = &view.signing {
+            ui.separator();
+            let colour = if status.counts.bad_signature + status.counts.stale > 0 {
+                theme::BAD
+            } else if status.last == Some(crate::protocol::signing::Verdict::Signed) {
+                theme::GOOD
+            } else {
+                theme::WARN
+            };
+            ui.label(RichText::new(status.words()).color(colour));
+        }
         if let Some(problem) = view.problems.last() {
             ui.separator();
             ui.label(RichText::new(problem).color(theme::WARN));

@@ -86,6 +86,8 @@ pub struct LiveView {
     pub recording_paused: Option<String>,
     /// Link bytes the pauses of this session did not keep.
     pub not_kept_bytes: u64,
+    /// With signing: what the received frames' signatures say.
+    pub signing: Option<crate::protocol::signing::SigningStatus>,
     pub framing: FramerStats,
     /// The latest problems reported by the session, newest last.
     pub problems: Vec<String>,
@@ -135,6 +137,7 @@ impl Default for LiveView {
             recorded_bytes: 0,
             recording_paused: None,
             not_kept_bytes: 0,
+            signing: None,
             framing: FramerStats::default(),
             problems: Vec::new(),
             now_mono_us: 0,
