@@ -91,6 +91,8 @@ pub fn framer(data: &[u8]) {
     framer.push(&data[..cut], &mut on);
     framer.push(&data[cut..], &mut on);
     framer.flush(&mut on);
+    // What is sent is scanned for secrets to redact before it is recorded.
+    let _ = airlock::protocol::signing::redact_secrets(data);
 }
 
 /// The `.tlog` reader, its index and the replay that seeks with it.

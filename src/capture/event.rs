@@ -55,6 +55,15 @@ pub enum LinkEvent {
         /// Why the writes failed.
         error: String,
     },
+    /// The sent (tx) record that follows holds frames whose secrets were replaced before
+    /// recording: SETUP_SIGNING's `secret_key`, every byte `*` (0x2A), the CRC made again. What
+    /// went on the wire held the key.
+    Redacted {
+        /// The message (`SETUP_SIGNING`), its field (`secret_key`), and how many frames.
+        message: String,
+        field: String,
+        frames: u64,
+    },
     /// The recorder stopped on an error it could not recover from.
     Failed { error: String },
     /// The recorder closed the flight.

@@ -28,6 +28,46 @@ pub const NEW_STREAM_WINDOW: u64 = 6_000_000;
 pub const RADIO_STATUS_ID: u32 = 109;
 /// MAVLink 2 header length (magic to message id).
 const HEADER_LEN: usize = 10;
+/// SETUP_SIGNING's message id: it carries the key in clear.
+pub const SETUP_SIGNING_ID: u32 = 256;
+/// What stands for SETUP_SIGNING's secret key in what Airlock records: every byte `*`.
+pub const REDACTION_BYTE: u8 = b'*';
+/// Where SETUP_SIGNING's `secret_key` lies in its payload (after `initial_timestamp`,
+/// `target_system`, `target_component`).
+const SECRET_KEY_AT: std::ops::Range<usize> = 10..42;
+
+/// `chunk` as it may be recorded: every whole, valid SETUP_SIGNING frame in it has its secret
+/// key replaced by [`REDACTION_BYTE`] (as much of it as the frame carries: MAVLink 2 trims
+/// trailing zero bytes) and its CRC computed again, so a reader sees a valid frame whose key
+/// is `****…` (a signature block, if any, no longer matches). `None` when there is none: the
+/// chunk is recorded as it is.
+pub fn redact_secrets(chunk: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut redacted: Option<Vec<u8>> = None;
+    let mut frames = 0;
+    let mut at = 0;
+    while at < chunk.len() {
+        let rest = &chunk[at..];
+        if let super::frame::Probe::Valid(header) = super::frame::probe(rest) {
+            if header.message_id == SETUP_SIGNING_ID {
+                let out = redacted.get_or_insert_with(|| chunk.to_vec());
+                let payload_at = at + HEADER_LEN;
+                let payload_end = payload_at + usize::from(header.payload_len);
+                let key = (payload_at + SECRET_KEY_AT.start).min(payload_end)
+                    ..(payload_at + SECRET_KEY_AT.end).min(payload_end);
+                out[key].fill(REDACTION_BYTE);
+                if let Some(crc_extra) = super::dialect::crc_extra(header.message_id) {
+                    let crc = mavlink::calculate_crc(&out[at + 1..payload_end], crc_extra);
+                    out[payload_end..payload_end + 2].copy_from_slice(&crc.to_le_bytes());
+                }
+                frames += 1;
+                at += header.frame_len;
+                continue;
+            }
+        }
+        at += 1;
+    }
+    redacted.map(|bytes| (bytes, frames))
+}
 
 /// A 32-byte signing key. Its bytes are never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -374,6 +414,47 @@ mod tests {
                 stale: 1
             }
         );
+    }
+
+    #[test]
+    fn the_secret_of_setup_signing_is_redacted_and_the_frame_stays_valid() {
+        use crate::protocol::frame::{parse_all, Parsed};
+        let key = SigningKey::from_passphrase("airlock test passphrase");
+        let setup = crate::protocol::MavMessage::SETUP_SIGNING(
+            mavlink::dialects::ardupilotmega::SETUP_SIGNING_DATA {
+                initial_timestamp: 0x12_3456_789a,
+                target_system: 1,
+                target_component: 1,
+                secret_key: *key.bytes(),
+            },
+        );
+        let mut outgoing = crate::protocol::Outgoing::new(255, 190);
+        let mut chunk = heartbeat();
+        let setup_frame = outgoing.encode(&setup);
+        chunk.extend_from_slice(&setup_frame);
+        chunk.extend_from_slice(&heartbeat());
+        let (redacted, frames) = redact_secrets(&chunk).expect("found");
+        assert_eq!(frames, 1);
+        assert_eq!(redacted.len(), chunk.len());
+        let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        assert!(contains(&chunk, key.bytes()));
+        assert!(!contains(&redacted, &key.bytes()[..8]));
+        // Still three valid frames; the SETUP_SIGNING one now holds `****…`.
+        let mut secrets = Vec::new();
+        let stats = parse_all(&redacted, &mut |item| {
+            if let Parsed::Frame(header, bytes) = item {
+                if let Ok(crate::protocol::MavMessage::SETUP_SIGNING(data)) =
+                    crate::protocol::decode(&header, bytes)
+                {
+                    secrets.push((data.secret_key, data.initial_timestamp));
+                }
+            }
+        });
+        assert_eq!((stats.frames, stats.crc_errors), (3, 0));
+        assert_eq!(secrets, [([REDACTION_BYTE; 32], 0x12_3456_789a)]);
+        // Anything else is left as it is.
+        assert_eq!(redact_secrets(&heartbeat()), None);
+        assert_eq!(redact_secrets(&setup_frame[..20]), None);
     }
 
     #[test]

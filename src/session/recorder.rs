@@ -513,11 +513,21 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
         if self.link.is_none() {
             return Err("the link is not connected".to_owned());
         }
-        let time = self.record.record(RecordKind::Tx, 0, bytes);
+        // The signing key never reaches a file: what is recorded has it redacted, said first.
+        let redacted = crate::protocol::signing::redact_secrets(bytes);
+        if let Some((_, frames)) = &redacted {
+            self.event(&LinkEvent::Redacted {
+                message: "SETUP_SIGNING".to_owned(),
+                field: "secret_key".to_owned(),
+                frames: *frames as u64,
+            });
+        }
+        let recorded = redacted.as_ref().map_or(bytes, |(bytes, _)| bytes);
+        let time = self.record.record(RecordKind::Tx, 0, recorded);
         let Self {
             tx, tally, record, ..
         } = self;
-        tx.push(bytes, &mut |item| {
+        tx.push(recorded, &mut |item| {
             if let Parsed::Frame(header, frame) = item {
                 tally.on_sent(&header);
                 record.record_frame(time.wall_us, frame);
