@@ -1,7 +1,8 @@
 //! Every file Airlock writes under its data and config folders is 0600 and every folder 0700,
 //! whatever the umask (022 here, as on most machines), and exports go out 0600: a whole
 //! scenario — record from the simulator, list the flights (which indexes them), summarise,
-//! export, save the privacy setting, set and export the signing key, pull an onboard log, import another ground station's
+//! export, save the privacy setting, set and export the signing key, pull an onboard log,
+//! fetch the parameters and download the mission, import another ground station's
 //! tlog (itself 0644), open a raw capture for review (which caches a tlog made from it) — then
 //! both folders are walked.
 
@@ -75,6 +76,19 @@ fn every_file_is_0600_and_every_folder_0700_under_umask_022() {
             .args(["logs", "get", "1", "--port", &device, "-o"])
             .arg(&pulled),
     );
+    // The vehicle's parameters (a copy is kept in that session's flight) and its mission.
+    let params = out.join("vehicle.param");
+    common::ok(
+        airlock(&data, &config)
+            .args(["params", "fetch", "--port", &device, "-o"])
+            .arg(&params),
+    );
+    let mission = out.join("mission.plan");
+    common::ok(
+        airlock(&data, &config)
+            .args(["mission", "download", "--port", &device, "-o"])
+            .arg(&mission),
+    );
     let _ = sim.kill();
     let _ = sim.wait();
 
@@ -141,7 +155,7 @@ fn every_file_is_0600_and_every_folder_0700_under_umask_022() {
     not_private(&data, &mut found, &mut count);
     not_private(&config, &mut found, &mut count);
     let log_copy = pulled.join("log0001_41250B.bin");
-    for export in [&gpx, &csv, &log_copy, &pulled, &key_copy] {
+    for export in [&gpx, &csv, &log_copy, &pulled, &key_copy, &params, &mission] {
         let meta = std::fs::metadata(export).unwrap();
         let mode = meta.permissions().mode() & 0o777;
         if mode != if meta.is_dir() { 0o700 } else { 0o600 } {
