@@ -235,17 +235,6 @@ pub fn replies(data: &[u8]) {
     for (id, action) in actions.into_iter().enumerate() {
         hub.submit(now_us, id as u64, Request { target, action });
     }
-    let header = airlock::protocol::FrameHeader {
-        version: airlock::protocol::frame::Version::V2,
-        payload_len: 0,
-        incompat_flags: 0,
-        compat_flags: 0,
-        sequence: 0,
-        system_id: 1,
-        component_id: 1,
-        message_id: 0,
-        frame_len: 0,
-    };
     // Each message: a 1-byte pick of the message id among those the services read, a 1-byte
     // payload length, the payload (zero-extended by the decoder, as MAVLink 2 does).
     const IDS: [u32; 13] = [0, 22, 39, 40, 44, 47, 51, 73, 77, 110, 118, 120, 253];
@@ -259,10 +248,7 @@ pub fn replies(data: &[u8]) {
         if let Ok(message) = decode_payload(message_id, payload) {
             hub.on_message(
                 now_us,
-                &airlock::protocol::FrameHeader {
-                    message_id,
-                    ..header
-                },
+                &airlock::protocol::FrameHeader::of_sender(1, 1, message_id),
                 &message,
             );
         }

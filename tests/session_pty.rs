@@ -58,13 +58,18 @@ fn wait_for(
     panic!("timed out waiting for a session event");
 }
 
-#[test]
-fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("vehicle");
-    let flight = dir.path().join("flight");
-    let mut first = plug(&link);
-
+/// A session worker as a ground station on `link`, recording into `flight`: its events, the
+/// flag that stops it, and its thread.
+fn start(
+    link: &Path,
+    flight: &Path,
+    baud: Baud,
+    signing: Option<session::SigningSetup>,
+) -> (
+    crossbeam_channel::Receiver<SessionEvent>,
+    Arc<AtomicBool>,
+    std::thread::JoinHandle<anyhow::Result<airlock::capture::FlightMeta>>,
+) {
     let (event_tx, events) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
     let (_commands_tx, commands) = crossbeam_channel::unbounded();
@@ -74,20 +79,33 @@ fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
     };
     let config = SessionConfig {
         port: link.to_string_lossy().into_owned(),
-        baud: Baud::Auto,
-        flight_dir: FlightDir::Exact(flight.clone()),
+        baud,
+        flight_dir: FlightDir::Exact(flight.to_owned()),
         duration: None,
         act_as_gcs: true,
         ask_telemetry: true,
         forward: None,
-        signing: None,
+        signing,
         inject: None,
     };
-    let session = std::thread::spawn(move || {
+    let worker = std::thread::spawn(move || {
+        // The command sender lives as long as the session: a closed channel is not a stop.
+        let _commands_tx = _commands_tx;
         session::run(&config, &control, &mut |event| {
             let _ = event_tx.send(event);
         })
     });
+    (events, stop, worker)
+}
+
+#[test]
+fn captures_byte_exact_answers_as_a_gcs_and_survives_unplug() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("vehicle");
+    let flight = dir.path().join("flight");
+    let mut first = plug(&link);
+
+    let (events, stop, session) = start(&link, &flight, Baud::Auto, None);
 
     let mut vehicle = Outgoing::new(1, 1);
     let mut written = Vec::new();
@@ -198,32 +216,11 @@ fn a_signed_session_signs_what_it_sends_and_judges_what_it_receives() {
     let key = SigningKey::from_passphrase("shared by the vehicle and the ground station");
     let store = KeyStore::new(&config_dir);
 
-    let (event_tx, events) = crossbeam_channel::unbounded();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (_commands_tx, commands) = crossbeam_channel::unbounded();
-    let control = Control {
-        stop: stop.clone(),
-        commands,
+    let signing = session::SigningSetup {
+        key: key.clone(),
+        store: Some(store.clone()),
     };
-    let config = SessionConfig {
-        port: link.to_string_lossy().into_owned(),
-        baud: Baud::Fixed(57600),
-        flight_dir: FlightDir::Exact(flight.clone()),
-        duration: None,
-        act_as_gcs: true,
-        ask_telemetry: true,
-        forward: None,
-        signing: Some(session::SigningSetup {
-            key: key.clone(),
-            store: Some(store.clone()),
-        }),
-        inject: None,
-    };
-    let worker = std::thread::spawn(move || {
-        session::run(&config, &control, &mut |event| {
-            let _ = event_tx.send(event);
-        })
-    });
+    let (events, stop, worker) = start(&link, &flight, Baud::Fixed(57600), Some(signing));
     wait_for(&events, |e| {
         matches!(e, SessionEvent::Link(LinkState::Connected { .. }))
     });

@@ -247,20 +247,9 @@ pub fn plan_at(snapshots: &[Snapshot], time_us: u64) -> super::Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::frame::Version;
 
     fn header(system_id: u8, component_id: u8) -> FrameHeader {
-        FrameHeader {
-            version: Version::V2,
-            payload_len: 0,
-            incompat_flags: 0,
-            compat_flags: 0,
-            sequence: 0,
-            system_id,
-            component_id,
-            message_id: 0,
-            frame_len: 0,
-        }
+        FrameHeader::of_sender(system_id, component_id, 0)
     }
 
     const VEHICLE: (u8, u8) = (1, 1);

@@ -52,6 +52,22 @@ pub struct FrameHeader {
 }
 
 impl FrameHeader {
+    /// The header of a MAVLink 2 message from `system_id`:`component_id`, for messages that
+    /// were not read off a wire (the simulator's, the tests', the fuzzer's).
+    pub fn of_sender(system_id: u8, component_id: u8, message_id: u32) -> Self {
+        Self {
+            version: Version::V2,
+            payload_len: 0,
+            incompat_flags: 0,
+            compat_flags: 0,
+            sequence: 0,
+            system_id,
+            component_id,
+            message_id,
+            frame_len: 0,
+        }
+    }
+
     /// Whether the frame carries a v2 signature.
     pub fn is_signed(&self) -> bool {
         self.version == Version::V2 && self.incompat_flags & INCOMPAT_SIGNED != 0

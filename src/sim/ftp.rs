@@ -269,17 +269,7 @@ mod tests {
     };
 
     fn header() -> FrameHeader {
-        FrameHeader {
-            version: crate::protocol::frame::Version::V2,
-            payload_len: 0,
-            incompat_flags: 0,
-            compat_flags: 0,
-            sequence: 0,
-            system_id: 1,
-            component_id: 1,
-            message_id: 110,
-            frame_len: 0,
-        }
+        FrameHeader::of_sender(1, 1, 110)
     }
 
     fn packet_of(message: &MavMessage) -> Packet {

@@ -173,17 +173,7 @@ mod tests {
     }
 
     fn header() -> FrameHeader {
-        FrameHeader {
-            version: crate::protocol::frame::Version::V2,
-            payload_len: 0,
-            incompat_flags: 0,
-            compat_flags: 0,
-            sequence: 0,
-            system_id: 1,
-            component_id: 1,
-            message_id: 0,
-            frame_len: 0,
-        }
+        FrameHeader::of_sender(1, 1, 0)
     }
 
     /// The hub against the simulated vehicle's parameters and FTP server through a link that

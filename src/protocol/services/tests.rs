@@ -6,23 +6,12 @@ use mavlink::dialects::ardupilotmega as apm;
 
 use super::command::{ACK_TIMEOUT_US, IN_PROGRESS_TIMEOUT_US, RETRIES};
 use super::*;
-use crate::protocol::frame::Version;
 
 const STEP_US: u64 = 50_000;
 
 /// A frame header from `system_id`:`component_id` (also for the mission transfer tests).
 pub(crate) fn header(system_id: u8, component_id: u8) -> FrameHeader {
-    FrameHeader {
-        version: Version::V2,
-        payload_len: 0,
-        incompat_flags: 0,
-        compat_flags: 0,
-        sequence: 0,
-        system_id,
-        component_id,
-        message_id: 0,
-        frame_len: 0,
-    }
+    FrameHeader::of_sender(system_id, component_id, 0)
 }
 
 fn heartbeat(
