@@ -74,6 +74,8 @@ pub struct AirlockApp {
     settings_file: Option<PathBuf>,
     settings_saved: Option<UiSettings>,
     settings_tried: Instant,
+    /// The settings write under way, and how it ended.
+    settings_writing: Option<crossbeam_channel::Receiver<Result<(), String>>>,
     /// Plots asked for at start (`--plot`), made when their message is first heard.
     pending_plots: Vec<(String, String)>,
     session: Option<SessionHandle>,
@@ -132,6 +134,7 @@ impl AirlockApp {
             inject: options.inject,
             settings_saved: None,
             settings_tried: Instant::now(),
+            settings_writing: None,
             settings_file: options.settings_file.clone(),
             signing: options.signing.clone(),
             pending_plots: options
@@ -224,9 +227,24 @@ impl AirlockApp {
         settings
     }
 
-    /// Writes the settings when they changed (at most every 2 s, and now when `now`), whole
-    /// or not at all; a failure is said once in the status strip.
+    /// Writes the settings when they changed (at most every 2 s; `now` on exit), whole or not
+    /// at all, on a thread of its own: the write syncs to disk, which the UI never waits for.
+    /// A failure is said once in the status strip (then tried again when they change).
     fn save_settings(&mut self, now: bool) {
+        if let Some(done) = &self.settings_writing {
+            match done.try_recv() {
+                Ok(Err(error)) => {
+                    self.settings_writing = None;
+                    self.problem(format!("cannot save the window's settings: {error}"));
+                }
+                Ok(Ok(())) | Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    self.settings_writing = None
+                }
+                // One write at a time.
+                Err(crossbeam_channel::TryRecvError::Empty) if !now => return,
+                Err(crossbeam_channel::TryRecvError::Empty) => {}
+            }
+        }
         let Some(file) = self.settings_file.clone() else {
             return;
         };
@@ -239,19 +257,29 @@ impl AirlockApp {
         self.settings_tried = Instant::now();
         // Plain data with string keys always serialises.
         let text = serde_json::to_vec_pretty(&settings).unwrap_or_default();
-        let written = file
-            .parent()
-            .map_or(Ok(()), crate::capture::create_private_dir)
-            .and_then(|()| crate::capture::write_private_atomic(&file, &text));
-        match written {
-            Ok(()) => self.settings_saved = Some(settings),
-            Err(error) => {
-                // Said once per value that cannot be saved.
-                if self.settings_saved.as_ref() != Some(&settings) {
-                    self.problem(format!("cannot save the window's settings: {error}"));
-                }
-                self.settings_saved = Some(settings);
+        self.settings_saved = Some(settings);
+        let write = move || {
+            file.parent()
+                .map_or(Ok(()), crate::capture::create_private_dir)
+                .and_then(|()| crate::capture::write_private_atomic(&file, &text))
+                .map_err(|error| error.to_string())
+        };
+        if now {
+            // The window is closing: nothing is left to keep responsive.
+            if let Err(error) = write() {
+                eprintln!("airlock: cannot save the window's settings: {error}");
             }
+            return;
+        }
+        let (done, writing) = crossbeam_channel::bounded(1);
+        let spawned = std::thread::Builder::new()
+            .name("airlock-settings".into())
+            .spawn(move || {
+                let _ = done.send(write());
+            });
+        match spawned {
+            Ok(_) => self.settings_writing = Some(writing),
+            Err(error) => self.problem(format!("cannot save the window's settings: {error}")),
         }
     }
 
