@@ -1,7 +1,9 @@
 //! This installation's keys, kept in the config folder, private to the user (folder `0700`,
 //! files `0600`, each written whole): the MAVLink 2 signing key shared with the vehicle
-//! (`signing.key`, 64 hex digits) and the latest signing timestamp used
-//! (`signing.timestamp`), so the next run never signs with an older one.
+//! (`signing.key`, 64 hex digits), the latest signing timestamp used (`signing.timestamp`),
+//! so the next run never signs with an older one, and the Ed25519 key that seals this
+//! installation's flights (`flight-seal.key`, PKCS#8, made on first use; its public half is
+//! what an auditor needs: `airlock keys export-public`).
 //!
 //! The key's bytes are never printed and never go anywhere else; what is shown is its
 //! fingerprint (the first 8 bytes of the SHA-256 of the key, in hex), enough to tell two
@@ -11,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::capture::seal::SealKey;
 use crate::capture::{write_private_atomic, CaptureError};
 use crate::protocol::signing::SigningKey;
 
@@ -18,6 +21,10 @@ use crate::protocol::signing::SigningKey;
 pub const SIGNING_KEY_FILE: &str = "signing.key";
 /// The latest signing timestamp used.
 pub const SIGNING_STAMP_FILE: &str = "signing.timestamp";
+/// The Ed25519 key that seals flights (PKCS#8).
+pub const FLIGHT_KEY_FILE: &str = "flight-seal.key";
+/// The first word of a public key file.
+pub const PUBLIC_KEY_TAG: &str = "airlock-flight-key ed25519";
 
 /// Errors of the key store.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +41,10 @@ pub enum KeyError {
         "{0}: not a signing key (32 bytes, or 64 hexadecimal digits as `airlock signing export-key` writes)"
     )]
     NotAKey(PathBuf),
+    #[error("{0}: not a flight key (this file is made by Airlock; it may be damaged)")]
+    NotAFlightKey(PathBuf),
+    #[error("cannot make a flight key: {0}")]
+    Random(String),
 }
 
 /// The keys in a config folder.
@@ -70,6 +81,39 @@ impl KeyStore {
         Ok(())
     }
 
+    /// The key that seals this installation's flights, if it was made.
+    pub fn existing_flight_key(&self) -> Result<Option<std::sync::Arc<SealKey>>, KeyError> {
+        let path = self.dir.join(FLIGHT_KEY_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => SealKey::from_pkcs8(&bytes)
+                .map(|key| Some(std::sync::Arc::new(key)))
+                .ok_or(KeyError::NotAFlightKey(path)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(KeyError::Read { path, source }),
+        }
+    }
+
+    /// The key that seals this installation's flights, made (and kept) on first use.
+    pub fn flight_key(&self) -> Result<std::sync::Arc<SealKey>, KeyError> {
+        let path = self.dir.join(FLIGHT_KEY_FILE);
+        if let Some(key) = self.existing_flight_key()? {
+            return Ok(key);
+        }
+        crate::capture::create_private_dir(&self.dir)?;
+        let made = SealKey::generate().map_err(KeyError::Random)?;
+        // Never over a key another process made meanwhile: then that one is the key.
+        let kept = crate::capture::NewFile::create(&path).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, &made)
+                .map_err(|source| CaptureError::io(&path, source))?;
+            file.commit()
+        });
+        match (self.existing_flight_key()?, kept) {
+            (Some(key), _) => Ok(key),
+            (None, Err(error)) => Err(error.into()),
+            (None, Ok(())) => Err(KeyError::NotAFlightKey(path)),
+        }
+    }
+
     /// The latest signing timestamp used (0 if none kept).
     pub fn last_timestamp(&self) -> u64 {
         std::fs::read_to_string(self.dir.join(SIGNING_STAMP_FILE))
@@ -87,6 +131,25 @@ impl KeyStore {
         )?;
         Ok(())
     }
+}
+
+/// A public key file's text: the tag, the key in hex, its fingerprint.
+pub fn public_key_text(public_key: &[u8]) -> String {
+    format!(
+        "{PUBLIC_KEY_TAG} {} fingerprint {}\n",
+        hex::encode(public_key),
+        crate::capture::seal::key_fingerprint(public_key)
+    )
+}
+
+/// Reads a public key: a file `public_key_text` wrote, or the 64 hex digits alone.
+pub fn parse_public_key(bytes: &[u8]) -> Option<[u8; 32]> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    let text = text.strip_prefix(PUBLIC_KEY_TAG).unwrap_or(text).trim();
+    let digits = text.split_whitespace().next()?;
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(digits, &mut key).ok()?;
+    Some(key)
 }
 
 /// A key file's text: 64 hex digits and a newline.

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
                 privacy_config: cli::privacy_config_file().ok(),
                 settings_file: cli::window_settings_file().ok(),
                 signing: cli::signing_setup()?,
+                seal: cli::seal_key(),
                 open,
                 inject: None,
                 plots: cli.plots.clone(),

@@ -49,6 +49,7 @@ fn live_and_replayed_state_are_the_same() {
         ask_telemetry: true,
         forward: None,
         signing: None,
+        seal: None,
         inject: None,
     };
     let (_commands, commands) = crossbeam_channel::unbounded();

@@ -24,6 +24,7 @@ fn config(port: String, flight: &std::path::Path, inject: Option<InjectedFault>)
         ask_telemetry: true,
         forward: None,
         signing: None,
+        seal: None,
         inject,
     }
 }

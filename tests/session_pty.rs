@@ -86,6 +86,7 @@ fn start(
         ask_telemetry: true,
         forward: None,
         signing,
+        seal: None,
         inject: None,
     };
     let worker = std::thread::spawn(move || {
@@ -219,6 +220,7 @@ fn a_signed_session_signs_what_it_sends_and_judges_what_it_receives() {
     let signing = session::SigningSetup {
         key: key.clone(),
         store: Some(store.clone()),
+        verify: true,
     };
     let (events, stop, worker) = start(&link, &flight, Baud::Fixed(57600), Some(signing));
     wait_for(&events, |e| {

@@ -43,34 +43,43 @@ fn bundle() -> Option<PathBuf> {
 struct Sitl {
     radio: Child,
     copter: Child,
+    /// With [`Sitl::start_with_cable`]: the cable on the vehicle's first port.
+    cable: Option<Child>,
     dir: tempfile::TempDir,
+}
+
+/// A pty pair relayed by `radio-link` at `baud` (`loss` of its chunks lost): `a` for the
+/// ground station, `b` for the vehicle.
+fn relay(bundle: &Path, a: &Path, b: &Path, baud: u32, loss: f64) -> Child {
+    let child = Command::new(bundle.join("radio-link"))
+        .arg("--a")
+        .arg(a)
+        .arg("--b")
+        .arg(b)
+        .args([
+            "--baud",
+            &baud.to_string(),
+            "--loss",
+            &loss.to_string(),
+            "--seed",
+            "7",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("radio-link starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(a.exists() && b.exists()) {
+        assert!(Instant::now() < deadline, "radio-link made no devices");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 impl Sitl {
     fn start(bundle: &Path, loss: f64) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (gcs, vehicle) = (dir.path().join("gcs"), dir.path().join("veh"));
-        let radio = Command::new(bundle.join("radio-link"))
-            .arg("--a")
-            .arg(&gcs)
-            .arg("--b")
-            .arg(&vehicle)
-            .args([
-                "--baud",
-                "57600",
-                "--loss",
-                &loss.to_string(),
-                "--seed",
-                "7",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("radio-link starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(gcs.exists() && vehicle.exists()) {
-            assert!(Instant::now() < deadline, "radio-link made no devices");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let radio = relay(bundle, &gcs, &vehicle, 57600, loss);
         let log = std::fs::File::create(dir.path().join("sitl.log")).unwrap();
         let copter = Command::new(bundle.join("run-copter"))
             .arg(&vehicle)
@@ -81,7 +90,79 @@ impl Sitl {
             .stderr(log)
             .spawn()
             .expect("run-copter starts");
-        Self { radio, copter, dir }
+        Self {
+            radio,
+            copter,
+            cable: None,
+            dir,
+        }
+    }
+
+    /// SITL with two MAVLink ports, as a flight controller has: the first (SERIAL0, which
+    /// ArduPilot counts as its USB port and where it always accepts unsigned frames) on a
+    /// cable (`cable()`), the second (SERIAL1, where signing is enforced once a key is set)
+    /// on the 57 600-baud radio (`gcs()`). `run-copter` gives SITL one port only, so this
+    /// starts the bundle's `arducopter` as it does: the same defaults, in a private network
+    /// namespace.
+    fn start_with_cable(bundle: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (gcs, vehicle) = (dir.path().join("gcs"), dir.path().join("veh"));
+        let (usb_gcs, usb_vehicle) = (dir.path().join("usb"), dir.path().join("usb-veh"));
+        let radio = relay(bundle, &gcs, &vehicle, 57600, 0.0);
+        let cable = relay(bundle, &usb_gcs, &usb_vehicle, 115_200, 0.0);
+        let workdir = dir.path().join("sitl");
+        std::fs::create_dir_all(&workdir).unwrap();
+        let log = std::fs::File::create(dir.path().join("sitl.log")).unwrap();
+        let uart = |path: &Path| {
+            format!(
+                "uart:{}:57600",
+                std::fs::canonicalize(path).unwrap().display()
+            )
+        };
+        let defaults = format!(
+            "{},{}",
+            bundle.join("copter.parm").display(),
+            bundle.join("link.parm").display()
+        );
+        let namespace: &[&str] = if common::is_root() {
+            &["-n"]
+        } else {
+            &["-r", "-n"]
+        };
+        let copter = Command::new("unshare")
+            .args(namespace)
+            .args([
+                "/bin/sh",
+                "-c",
+                "ip link set lo up 2>/dev/null; exec \"$@\"",
+                "sitl",
+            ])
+            .arg(bundle.join("arducopter"))
+            .args(["--model", "+", "--speedup", "1", "--defaults", &defaults])
+            .args(["--sim-address=127.0.0.1", "-I0", "-w"])
+            .args([
+                "--serial0",
+                &uart(&usb_vehicle),
+                "--serial1",
+                &uart(&vehicle),
+            ])
+            .args(["--serial2", "none"])
+            .current_dir(&workdir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("arducopter starts");
+        Self {
+            radio,
+            copter,
+            cable: Some(cable),
+            dir,
+        }
+    }
+
+    /// The ground station's end of the cable (with [`Sitl::start_with_cable`]).
+    fn cable(&self) -> PathBuf {
+        self.dir.path().join("usb")
     }
 
     fn gcs(&self) -> PathBuf {
@@ -104,7 +185,12 @@ impl Sitl {
 
 impl Drop for Sitl {
     fn drop(&mut self) {
-        for child in [&mut self.copter, &mut self.radio] {
+        let children = [
+            Some(&mut self.copter),
+            Some(&mut self.radio),
+            self.cable.as_mut(),
+        ];
+        for child in children.into_iter().flatten() {
             let _ = Command::new("kill").arg(child.id().to_string()).status();
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
@@ -797,4 +883,307 @@ fn a_cut_pull_resumes_identical_and_erase_leaves_an_empty_list() {
     assert!(out.status.success());
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed, serde_json::json!([]));
+}
+
+/// Over the radio with pymavlink, unsigned: asks for flight mode `mode` (COMMAND_LONG
+/// DO_SET_MODE), then prints JSON: the COMMAND_ACK's result (null when none came in 6 s) and
+/// the mode of the vehicle's last heartbeat 3 s later. Asked up to `tries` times until the
+/// mode holds: just after boot, the first reading of the RC mode switch sets the mode back.
+const PYMAVLINK_SET_MODE: &str = r#"
+import json, sys, time
+from pymavlink import mavutil
+m = mavutil.mavlink_connection(sys.argv[1], baud=57600, source_system=254, source_component=190)
+m.wait_heartbeat(timeout=60)
+mode, tries = int(sys.argv[2]), int(sys.argv[3])
+for attempt in range(tries):
+    m.mav.command_long_send(1, 1, 176, 0, 1, mode, 0, 0, 0, 0, 0)
+    ack = m.recv_match(type='COMMAND_ACK', blocking=True, timeout=6)
+    end = time.time() + 3
+    last = None
+    while time.time() < end:
+        hb = m.recv_match(type='HEARTBEAT', blocking=True, timeout=1)
+        if hb is not None and hb.get_srcSystem() == 1 and hb.get_srcComponent() == 1:
+            last = hb.custom_mode
+    if last == mode:
+        break
+print(json.dumps({"ack": None if ack is None else ack.result, "mode": last, "tries": attempt + 1}))
+"#;
+
+/// Writes `count` HEARTBEATs as if from the vehicle (1:1), signed with a wrong key, into the
+/// vehicle's end of the radio (beside SITL, which has it open too): they reach the ground
+/// station on the line like the vehicle's own frames.
+const PYMAVLINK_INJECT: &str = r#"
+import os, sys, time
+from pymavlink.dialects.v20 import ardupilotmega as mavlink2
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_NOCTTY)
+out = os.fdopen(fd, 'wb', buffering=0)
+mav = mavlink2.MAVLink(out, srcSystem=1, srcComponent=1)
+mav.signing.secret_key = bytes(range(32))
+mav.signing.sign_outgoing = True
+mav.signing.link_id = 1
+mav.signing.timestamp = int((time.time() - 1420070400) * 100000)
+for _ in range(int(sys.argv[2])):
+    mav.heartbeat_send(2, 3, 0, 0, 3)
+    time.sleep(0.3)
+"#;
+
+fn pymavlink_set_mode(python: &str, sitl: &Sitl, mode: u32, tries: u32) -> serde_json::Value {
+    let out = common::output_within(
+        Command::new(python)
+            .args(["-c", PYMAVLINK_SET_MODE])
+            .arg(sitl.gcs())
+            .arg(mode.to_string())
+            .arg(tries.to_string()),
+        PROCESS_LIMIT,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const STABILIZE: u32 = 0;
+const ALT_HOLD: u32 = 2;
+
+#[test]
+fn signing_installed_over_the_cable_makes_the_radio_obey_only_signed_frames() {
+    let Some(bundle) = bundle() else { return };
+    let Some(python) = common::python() else {
+        return;
+    };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let sitl = Sitl::start_with_cable(&bundle);
+    let config_dir = sitl.dir.path().join("config");
+    let data_dir = sitl.dir.path().join("data");
+    let airlock = |args: &[&str], port: &Path, stdin: &str| {
+        let mut child = Command::new(AIRLOCK)
+            .args(args)
+            .arg("--port")
+            .arg(port)
+            .args(["--baud", "57600"])
+            .env("AIRLOCK_CONFIG_DIR", &config_dir)
+            .env("AIRLOCK_DATA_DIR", &data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        let out = common::wait_within(child, &args.join(" "), PROCESS_LIMIT);
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let report = |what: &str, out: &(Option<i32>, String, String)| {
+        format!("{what}: {:?}\n{}\n{}", out.0, out.1, out.2)
+    };
+
+    // Before: the radio obeys an unsigned command (so "ignored" below means something).
+    let before = pymavlink_set_mode(&python, &sitl, ALT_HOLD, 4);
+    assert_eq!(
+        (before["ack"].as_u64(), before["mode"].as_u64()),
+        (Some(0), Some(u64::from(ALT_HOLD))),
+        "unsigned, before signing: {before}"
+    );
+    println!("pymavlink unsigned, before: {before}");
+
+    let key = Command::new(AIRLOCK)
+        .args(["signing", "set-passphrase"])
+        .env("AIRLOCK_CONFIG_DIR", &config_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut key = key;
+        let _ = key
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"airlock sitl signing test\n");
+        assert!(
+            common::wait_within(key, "signing set-passphrase", PROCESS_LIMIT)
+                .status
+                .success()
+        );
+    }
+
+    // Not over a port that is not known to be a cable, and not without the confirmation.
+    let refused = airlock(&["signing", "install", "--yes"], &sitl.cable(), "");
+    assert_eq!(refused.0, Some(1), "{}", report("no --wired", &refused));
+    assert!(
+        refused.2.contains("--wired"),
+        "{}",
+        report("no --wired", &refused)
+    );
+    let unconfirmed = airlock(&["signing", "install", "--wired"], &sitl.cable(), "no\n");
+    assert_eq!(
+        unconfirmed.0,
+        Some(1),
+        "{}",
+        report("unconfirmed", &unconfirmed)
+    );
+    assert!(
+        unconfirmed.2.contains("If the key is lost") && unconfirmed.2.contains("not confirmed"),
+        "{}",
+        report("unconfirmed", &unconfirmed)
+    );
+
+    let started = Instant::now();
+    let install = airlock(
+        &["signing", "install", "--wired"],
+        &sitl.cable(),
+        "install\n",
+    );
+    assert_eq!(install.0, Some(0), "{}", report("install", &install));
+    assert!(
+        install.1.contains("signing installed"),
+        "{}",
+        report("install", &install)
+    );
+    println!(
+        "install: {:.1} s\n{}",
+        started.elapsed().as_secs_f64(),
+        install.1
+    );
+
+    // The radio now ignores an unsigned command...
+    let ignored = pymavlink_set_mode(&python, &sitl, STABILIZE, 1);
+    assert_eq!(
+        (ignored["ack"].as_u64(), ignored["mode"].as_u64()),
+        (None, Some(u64::from(ALT_HOLD))),
+        "unsigned, after install: {ignored}"
+    );
+    println!("pymavlink unsigned, after install: {ignored}");
+    // ...and obeys the same from Airlock, signed.
+    let flight = sitl.dir.path().join("flight-signed");
+    let obeyed = airlock(
+        &[
+            "command",
+            "--timeout",
+            "60",
+            "--out",
+            flight.to_str().unwrap(),
+            "mode STABILIZE",
+        ],
+        &sitl.gcs(),
+        "",
+    );
+    assert_eq!(obeyed.0, Some(0), "{}", report("airlock mode", &obeyed));
+    assert!(
+        obeyed.1.contains("accepted"),
+        "{}",
+        report("airlock mode", &obeyed)
+    );
+    println!("airlock, signed: {}", obeyed.1.trim());
+
+    // Airlock's link shows signed; frames with a wrong signature put on the line are counted.
+    let inject = Command::new(&python)
+        .args(["-c", PYMAVLINK_INJECT])
+        .arg(sitl.dir.path().join("veh"))
+        .arg("10")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let record = airlock(&["record", "--duration", "8"], &sitl.gcs(), "");
+    let injected = common::wait_within(inject, "the injector", PROCESS_LIMIT);
+    assert!(injected.status.success(), "{}", text(&injected.stderr));
+    assert_eq!(record.0, Some(0), "{}", report("record", &record));
+    assert!(
+        record.2.contains("signing: signed"),
+        "{}",
+        report("record", &record)
+    );
+    let bad: u64 = record
+        .2
+        .lines()
+        .find_map(|line| line.strip_prefix("signatures: "))
+        .and_then(|line| line.split(", ").nth(2))
+        .and_then(|part| part.trim_end_matches(" bad").parse().ok())
+        .unwrap_or_else(|| panic!("{}", report("record", &record)));
+    assert!(
+        bad >= 8,
+        "10 injected, {bad} counted: {}",
+        report("record", &record)
+    );
+    println!("{}", record.2);
+
+    // Turned off the same way, the radio obeys unsigned frames again.
+    let remove = airlock(
+        &["signing", "remove", "--wired", "--yes"],
+        &sitl.cable(),
+        "",
+    );
+    assert_eq!(remove.0, Some(0), "{}", report("remove", &remove));
+    assert!(
+        remove.1.contains("signing turned off"),
+        "{}",
+        report("remove", &remove)
+    );
+    let after = pymavlink_set_mode(&python, &sitl, ALT_HOLD, 1);
+    assert_eq!(
+        (after["ack"].as_u64(), after["mode"].as_u64()),
+        (Some(0), Some(u64::from(ALT_HOLD))),
+        "unsigned, after remove: {after}"
+    );
+    println!(
+        "pymavlink unsigned, after remove: {after}\n{}",
+        remove.1.trim()
+    );
+
+    // The key is in the key store and nowhere else Airlock wrote; the SETUP_SIGNING it sent
+    // is in the install's capture and tlog with the key redacted.
+    use sha2::Digest;
+    let key: [u8; 32] = sha2::Sha256::digest(b"airlock sitl signing test").into();
+    let hex_lower: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let mut holding = Vec::new();
+    let mut files = 0;
+    for root in [&data_dir, &config_dir] {
+        for file in walk(root) {
+            files += 1;
+            let bytes = std::fs::read(&file).unwrap();
+            if contains(&bytes, &key)
+                || contains(&bytes, hex_lower.as_bytes())
+                || contains(&bytes, hex_lower.to_uppercase().as_bytes())
+            {
+                holding.push(file);
+            }
+        }
+    }
+    assert_eq!(
+        holding,
+        [config_dir.join("signing.key")],
+        "{files} files searched"
+    );
+    let install_flight = install
+        .1
+        .lines()
+        .find_map(|line| line.strip_prefix("recording to "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{}", report("install", &install)));
+    for name in ["capture.alc", "flight.tlog"] {
+        let bytes = std::fs::read(install_flight.join(name)).unwrap();
+        assert!(
+            contains(&bytes, &[b'*'; 32]),
+            "no redacted SETUP_SIGNING in {name}"
+        );
+    }
+    println!(
+        "key searched in {files} files: only {}",
+        holding[0].display()
+    );
+}
+
+/// Every file under `root`.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

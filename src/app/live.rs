@@ -29,6 +29,7 @@ impl AirlockApp {
             ask_telemetry: true,
             forward: None,
             signing: self.signing.clone(),
+            seal: self.seal.clone(),
             inject: self.inject,
         };
         let ctx = self.ctx.clone();

@@ -58,6 +58,8 @@ pub struct StartOptions {
     pub settings_file: Option<PathBuf>,
     /// MAVLink 2 signing for every connection (the key store's key, when one is set).
     pub signing: Option<crate::session::SigningSetup>,
+    /// The key that seals every flight recorded (None: unsealed).
+    pub seal: Option<std::sync::Arc<crate::capture::seal::SealKey>>,
 }
 
 /// The running app.
@@ -70,6 +72,7 @@ pub struct AirlockApp {
     flights_dir: PathBuf,
     /// MAVLink 2 signing for every connection.
     signing: Option<crate::session::SigningSetup>,
+    seal: Option<std::sync::Arc<crate::capture::seal::SealKey>>,
     /// Where the settings are kept, what was last written (or failed), and when.
     settings_file: Option<PathBuf>,
     settings_saved: Option<UiSettings>,
@@ -137,6 +140,7 @@ impl AirlockApp {
             settings_writing: None,
             settings_file: options.settings_file.clone(),
             signing: options.signing.clone(),
+            seal: options.seal.clone(),
             pending_plots: options
                 .plots
                 .iter()

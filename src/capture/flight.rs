@@ -230,6 +230,8 @@ pub struct FlightRecord {
     last_sync: Instant,
     pause: Option<Pause>,
     news: Vec<RecordingNews>,
+    /// The signed journal and manifest (when a key seals this installation's flights).
+    seal: Option<super::seal::Seal>,
 }
 
 impl FlightRecord {
@@ -256,7 +258,24 @@ impl FlightRecord {
             last_sync: Instant::now(),
             pause: None,
             news: Vec::new(),
+            seal: None,
         })
+    }
+
+    /// Seals the flight with `key` from now on: a signed journal entry at every durable write
+    /// (the first one now), a signed manifest on close (see [`super::seal`]).
+    pub fn seal_with(
+        &mut self,
+        key: std::sync::Arc<super::seal::SealKey>,
+    ) -> Result<(), CaptureError> {
+        let mut seal = super::seal::Seal::create(&self.dir, &[RAW_FILE, TLOG_FILE], key)?;
+        self.sync()
+            .and_then(|()| seal.extend(wall_clock_us()))
+            .map_err(|source| {
+                CaptureError::io(&self.dir.join(super::seal::JOURNAL_FILE), source)
+            })?;
+        self.seal = Some(seal);
+        Ok(())
     }
 
     /// Starts a flight in a new folder under `flights_dir`, named after the time.
@@ -411,7 +430,11 @@ impl FlightRecord {
     pub fn sync(&mut self) -> std::io::Result<()> {
         self.last_sync = Instant::now();
         self.raw.sync()?;
-        self.tlog.sync()
+        self.tlog.sync()?;
+        match &mut self.seal {
+            Some(seal) => seal.extend(wall_clock_us()),
+            None => Ok(()),
+        }
     }
 
     pub fn meta(&self) -> &FlightMeta {
@@ -451,6 +474,9 @@ impl FlightRecord {
         self.meta.closed_cleanly = true;
         self.meta.store(&self.dir)?;
         sync_result.map_err(|source| CaptureError::io(&self.dir, source))?;
+        if let Some(seal) = self.seal.take() {
+            seal.close(wall_clock_us())?;
+        }
         Ok(self.meta)
     }
 }

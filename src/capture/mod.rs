@@ -7,6 +7,7 @@
 pub mod event;
 pub mod flight;
 pub mod raw;
+pub mod seal;
 pub mod tlog;
 
 use std::fs::{File, OpenOptions};

@@ -157,10 +157,28 @@ pub enum Command {
         action: logs::LogsAction,
     },
     /// MAVLink 2 signing: the key shared with the vehicle (status, set-passphrase,
-    /// import-key, export-key).
+    /// import-key, export-key, install, remove).
     Signing {
         #[command(subcommand)]
         action: signing::SigningAction,
+    },
+    /// Whether a flight folder is as it was recorded: `intact`, `altered` (where), `truncated`
+    /// (after when) or `not signed`. Exits 0 only when intact.
+    Verify {
+        /// The flight folder (or a file in it).
+        path: PathBuf,
+        /// The public key to trust (a file `airlock keys export-public` wrote) [default: this
+        /// installation's].
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// This installation's flight-sealing key.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
     },
     /// List the flights in the data folder, newest first.
     Flights {
@@ -292,6 +310,17 @@ pub struct LinkArgs {
     pub out: Option<PathBuf>,
 }
 
+/// What `airlock keys` does.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Write the public key that checks this installation's flights to a new file: all an
+    /// auditor needs, with the flight folder, to run `airlock verify --key FILE`.
+    ExportPublic {
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+}
+
 /// A switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnOff {
@@ -367,7 +396,24 @@ pub fn signing_setup() -> anyhow::Result<Option<session::SigningSetup>> {
     Ok(store.signing_key()?.map(|key| session::SigningSetup {
         key,
         store: Some(store),
+        verify: true,
     }))
+}
+
+/// The key that seals the flights recorded (made on first use). When it cannot be had the
+/// flight is still recorded, unsealed, and the operator is told why.
+pub fn seal_key() -> Option<Arc<crate::capture::seal::SealKey>> {
+    let key = config_dir().and_then(|dir| Ok(crate::keys::KeyStore::new(&dir).flight_key()?));
+    match key {
+        Ok(key) => Some(key),
+        Err(error) => {
+            eprintln!(
+                "problem: flights will not be sealed (airlock verify will say so): {}",
+                error_chain(&error)
+            );
+            None
+        }
+    }
 }
 
 /// Airlock's config folder: `AIRLOCK_CONFIG_DIR`, else the platform's.
@@ -520,12 +566,33 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             let stop = stop_on_signals()?;
             let (_unused, commands) = crossbeam_channel::unbounded();
             let control = Control { stop, commands };
-            let meta = session::run(&config, &control, &mut report_to_terminal)?;
+            // With signing: its state when it changes, and the counts at the end.
+            let mut signing: Option<crate::protocol::signing::SigningStatus> = None;
+            let meta = session::run(&config, &control, &mut |event| match event {
+                SessionEvent::Signing(status) => {
+                    if signing.is_none_or(|last| last.words() != status.words()) {
+                        eprintln!("signing: {}", status.words());
+                    }
+                    signing = Some(status);
+                }
+                event => report_to_terminal(event),
+            })?;
             let total: u64 = meta.counts.messages.values().sum();
             eprintln!(
                 "closed: {total} messages received, {} bytes in, {} bytes out, {} CRC errors",
                 meta.bytes_rx, meta.bytes_tx, meta.counts.crc_errors
             );
+            if let Some(status) = signing {
+                let counts = status.counts;
+                eprintln!(
+                    "signatures: {} signed, {} unsigned, {} bad, {} stale; {} frames kept out",
+                    counts.signed,
+                    counts.unsigned,
+                    counts.bad_signature,
+                    counts.stale,
+                    status.rejected
+                );
+            }
             Ok(())
         }
         Command::Fly {
@@ -566,7 +633,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
         Command::Mission { action } => run_mission(cli, action),
         Command::Params { action } => params::run(cli, action),
         Command::Logs { action } => logs::run(cli, action),
-        Command::Signing { action } => signing::run(action),
+        Command::Signing { action } => signing::run(cli, action),
         Command::Info { path, json } => {
             let summary = review::summarize(path)?;
             let mut stdout = std::io::stdout().lock();
@@ -579,6 +646,63 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Privacy { action } => run_privacy(cli, *action),
+        Command::Verify { path, key, json } => {
+            if !path.exists() {
+                bail!("{}: no such flight folder", path.display());
+            }
+            let public_key = match key {
+                Some(file) => {
+                    let bytes = std::fs::read(file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    crate::keys::parse_public_key(&bytes).with_context(|| {
+                        format!(
+                            "{}: not a public key (`airlock keys export-public` writes one)",
+                            file.display()
+                        )
+                    })?
+                }
+                None => {
+                    let store = crate::keys::KeyStore::new(&config_dir()?);
+                    let Some(key) = store.existing_flight_key()? else {
+                        bail!(
+                            "this installation has no flight key yet: give the recorder's public \
+                             key with --key FILE (`airlock keys export-public` on its computer)"
+                        );
+                    };
+                    let mut bytes = [0u8; 32];
+                    bytes.copy_from_slice(key.public());
+                    bytes
+                }
+            };
+            let verdict = review::verify::verify(path, &public_key)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let mut stdout = std::io::stdout().lock();
+            if *json {
+                serde_json::to_writer_pretty(&mut stdout, &verdict)?;
+                writeln!(stdout)?;
+            } else {
+                writeln!(stdout, "{verdict}")?;
+            }
+            if !verdict.is_intact() {
+                bail!("{}: {}", path.display(), verdict.word());
+            }
+            Ok(())
+        }
+        Command::Keys {
+            action: KeysAction::ExportPublic { output },
+        } => {
+            let key = crate::keys::KeyStore::new(&config_dir()?).flight_key()?;
+            write_new_file(
+                output,
+                crate::keys::public_key_text(key.public()).as_bytes(),
+            )?;
+            eprintln!(
+                "wrote the public key (fingerprint {}) to {}",
+                crate::capture::seal::key_fingerprint(key.public()),
+                output.display()
+            );
+            Ok(())
+        }
         Command::Flights { json } => {
             let dir = flights_dir(cli.data_dir.as_deref())?;
             let flights = crate::review::library::list_flights(&dir)
@@ -717,6 +841,7 @@ fn session_config(
         ask_telemetry: true,
         forward: None,
         signing: signing_setup()?,
+        seal: seal_key(),
         inject: None,
     })
 }
@@ -832,10 +957,18 @@ fn with_vehicle(
     telemetry: bool,
     work: impl FnOnce(&mut steps::Runner<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let config = SessionConfig {
-        ask_telemetry: telemetry,
-        ..session_config(cli, &link.port, link.baud, link.out.as_deref())?
-    };
+    with_session(cli, link, |config| config.ask_telemetry = telemetry, work)
+}
+
+/// [`with_vehicle`] with the session's configuration changed by `adjust` first.
+fn with_session(
+    cli: &Cli,
+    link: &LinkArgs,
+    adjust: impl FnOnce(&mut SessionConfig),
+    work: impl FnOnce(&mut steps::Runner<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut config = session_config(cli, &link.port, link.baud, link.out.as_deref())?;
+    adjust(&mut config);
     let timeout = seconds(Some(link.timeout))?.unwrap_or_default();
     let session = session::SessionHandle::spawn(config, Box::new(|| {}))
         .context("cannot start the session")?;

@@ -15,6 +15,7 @@ pub mod replay;
 pub mod summary;
 pub mod tlog;
 pub mod track;
+pub mod verify;
 pub mod walk;
 
 pub use open::{open, Opened, StoredKind};

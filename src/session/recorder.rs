@@ -60,6 +60,9 @@ pub struct SessionConfig {
     pub forward: Option<String>,
     /// MAVLink 2 signing: sign every frame sent and check every frame received.
     pub signing: Option<SigningSetup>,
+    /// This installation's key that seals its flights (a signed journal and manifest: see
+    /// [`crate::capture::seal`]); none leaves the flight unsealed.
+    pub seal: Option<std::sync::Arc<crate::capture::seal::SealKey>>,
     /// For tests of the failure paths only: a fault the worker injects into itself.
     #[doc(hidden)]
     pub inject: Option<InjectedFault>,
@@ -71,6 +74,9 @@ pub struct SigningSetup {
     pub key: SigningKey,
     /// Keeps the latest timestamp between runs (None: the clock alone).
     pub store: Option<KeyStore>,
+    /// Check received frames (and keep bad ones from the live state and the services). Off
+    /// only to turn a vehicle's signing off: its unsigned heartbeat is the confirmation.
+    pub verify: bool,
 }
 
 /// How often the latest signing timestamp is kept on disk.
@@ -161,12 +167,20 @@ pub fn run(
         },
         ..FlightSource::default()
     };
-    let record = match &config.flight_dir {
+    let mut record = match &config.flight_dir {
         FlightDir::Exact(dir) => FlightRecord::create(dir, source),
         FlightDir::Under(parent) => FlightRecord::create_in(parent, source),
     }
     .context("cannot start the flight record")?;
     emit(SessionEvent::FlightStarted(record.dir().to_owned()));
+    if let Some(key) = &config.seal {
+        // Recording goes on unsealed rather than not at all.
+        if let Err(error) = record.seal_with(key.clone()) {
+            emit(SessionEvent::Problem(format!(
+                "this flight is not sealed (airlock verify will say so): {error}"
+            )));
+        }
+    }
     let baud = match config.baud {
         _ if network.is_some() => BaudSearch::Fixed(0),
         Baud::Fixed(baud) => BaudSearch::Fixed(baud),
@@ -188,6 +202,7 @@ pub fn run(
         hub: {
             let mut hub = Hub::new(config.act_as_gcs);
             hub.set_ask_telemetry(config.ask_telemetry);
+            hub.set_signing_key(config.signing.as_ref().map(|setup| setup.key.clone()));
             hub
         },
         link: None,
@@ -206,6 +221,7 @@ pub fn run(
         verifier: config
             .signing
             .as_ref()
+            .filter(|setup| setup.verify)
             .map(|setup| Verifier::new(setup.key.clone())),
         stamp_kept: Instant::now(),
         emit,
@@ -698,6 +714,9 @@ impl<E: FnMut(SessionEvent)> Session<'_, E> {
             self.event(&LinkEvent::Close);
         }
         self.flush_rx();
+        if let Some(verifier) = &self.verifier {
+            (self.emit)(SessionEvent::Signing(verifier.status()));
+        }
         self.record.meta_mut().counts = counts_of(&self.tally, &self.rx.stats());
         let meta = self
             .record

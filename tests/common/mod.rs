@@ -8,23 +8,44 @@ use std::process::{Command, Output};
 /// what it printed so far, once `limit` has passed: a hung process must fail its test, not
 /// hold CI until its own deadline.
 pub fn output_within(command: &mut Command, limit: std::time::Duration) -> Output {
-    use std::io::Read;
     use std::process::Stdio;
-    let mut child = command
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
-    let drain = |mut pipe: Box<dyn Read + Send>| {
+    wait_within(child, &format!("{command:?}"), limit)
+}
+
+/// [`output_within`] for a child already started (its stdout and stderr piped).
+pub fn wait_within(
+    mut child: std::process::Child,
+    what: &str,
+    limit: std::time::Duration,
+) -> Output {
+    use std::io::Read;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
             bytes
         })
     };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let deadline = std::time::Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().expect("the child can be waited for") {
@@ -46,7 +67,7 @@ pub fn output_within(command: &mut Command, limit: std::time::Duration) -> Outpu
             lines[lines.len().saturating_sub(20)..].join("\n")
         };
         panic!(
-            "{command:?} still ran after {limit:?} and was killed\n--- stdout (end)\n{}\n--- stderr (end)\n{}",
+            "{what} still ran after {limit:?} and was killed\n--- stdout (end)\n{}\n--- stderr (end)\n{}",
             tail(&stdout),
             tail(&stderr)
         );
@@ -56,6 +77,12 @@ pub fn output_within(command: &mut Command, limit: std::time::Duration) -> Outpu
         stdout,
         stderr,
     }
+}
+
+/// Whether the tests run as root (then `unshare -n` needs no user namespace).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// Runs `command` and asserts it succeeded, showing its stderr otherwise.

@@ -17,6 +17,7 @@ pub mod params;
 pub mod plan;
 pub mod presence;
 pub mod ranges;
+pub mod signing_setup;
 mod transfers;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -134,6 +135,16 @@ pub enum Action {
     },
     /// Erase every onboard log; accepted when the vehicle lists none.
     EraseLogs,
+    /// Give the vehicle this ground station's signing key (SETUP_SIGNING, which carries it in
+    /// clear: over a wired link only), starting its timestamps here; accepted when the
+    /// vehicle's heartbeat comes signed. The key is the session's, never part of the request.
+    InstallSigning {
+        /// Signing timestamp the vehicle starts from (10 µs units since 2015).
+        initial_timestamp: u64,
+    },
+    /// Turn the vehicle's signing off (SETUP_SIGNING with an all-zero key); accepted when its
+    /// heartbeat comes unsigned.
+    RemoveSigning,
 }
 
 /// Which of a vehicle's lists a mission transfer is about.
@@ -205,6 +216,8 @@ impl Action {
                 format!("download onboard log {log_id} ({size} bytes)")
             }
             Self::EraseLogs => "erase every onboard log".into(),
+            Self::InstallSigning { .. } => "install the signing key on the vehicle".into(),
+            Self::RemoveSigning => "turn the vehicle's signing off".into(),
         }
     }
 }
@@ -378,6 +391,9 @@ pub struct Hub {
     transfers: transfers::Transfers,
     params: params::ParamJobs,
     logs: logs::LogJobs,
+    signing_setups: signing_setup::SigningSetups,
+    /// The session's signing key, for SETUP_SIGNING.
+    signing_key: Option<crate::protocol::signing::SigningKey>,
     /// Systems whose telemetry is paused for a log download.
     paused: std::collections::BTreeSet<u8>,
     texts: VecDeque<Text>,
@@ -401,12 +417,19 @@ impl Hub {
             transfers: transfers::Transfers::default(),
             params: params::ParamJobs::default(),
             logs: logs::LogJobs::default(),
+            signing_setups: signing_setup::SigningSetups::default(),
+            signing_key: None,
             paused: std::collections::BTreeSet::new(),
             texts: VecDeque::new(),
             outbound: VecDeque::new(),
             events: VecDeque::new(),
             link_up: false,
         }
+    }
+
+    /// The key an [`Action::InstallSigning`] gives the vehicle (the session's signing key).
+    pub fn set_signing_key(&mut self, key: Option<crate::protocol::signing::SigningKey>) {
+        self.signing_key = key;
     }
 
     /// The link is up (connected at a known baud): the heartbeat may start.
@@ -422,6 +445,7 @@ impl Hub {
         let mut ended = self.transfers.drain_ids();
         ended.extend(self.params.drain_ids());
         ended.extend(self.logs.drain_ids());
+        ended.extend(self.signing_setups.drain_ids());
         // A new connection asks for telemetry afresh.
         self.paused.clear();
         for id in ended
@@ -439,7 +463,11 @@ impl Hub {
 
     /// Requests still waiting for their outcome.
     pub fn pending(&self) -> usize {
-        self.jobs.len() + self.transfers.len() + self.params.len() + self.logs.len()
+        self.jobs.len()
+            + self.transfers.len()
+            + self.params.len()
+            + self.logs.len()
+            + self.signing_setups.len()
     }
 
     /// The vehicle a request without a target goes to: the autopilot with the lowest
@@ -492,6 +520,20 @@ impl Hub {
             }
             return;
         }
+        if signing_setup::handles(&request.action) {
+            match self.signing_setups.begin(
+                now_us,
+                id,
+                target,
+                seen.armed,
+                &request.action,
+                self.signing_key.as_ref(),
+            ) {
+                Ok(out) => self.outbound.extend(out),
+                Err(reason) => refuse(self, reason),
+            }
+            return;
+        }
         if let Some(start) = transfers::start(now_us, id, target, ardupilot, &request.action) {
             match self.transfers.begin(start) {
                 Ok(messages) => {
@@ -539,6 +581,8 @@ impl Hub {
         self.take_transfers(out, events);
         let (out, events) = self.logs.on_message(now_us, header, message);
         self.take_transfers(out, events);
+        let events = self.signing_setups.on_message(now_us, header, message);
+        self.events.extend(events);
         self.resume_telemetry();
         for index in 0..self.jobs.len() {
             let Some(running) = self.jobs[index].running.as_mut() else {
@@ -560,6 +604,8 @@ impl Hub {
         let (out, events) = self.params.tick(now_us);
         self.take_transfers(out, events);
         let (out, events) = self.logs.tick(now_us);
+        self.take_transfers(out, events);
+        let (out, events) = self.signing_setups.tick(now_us);
         self.take_transfers(out, events);
         self.resume_telemetry();
         if self.link_up {
@@ -646,7 +692,7 @@ impl Hub {
                 .push_back(ServiceEvent::Finished { id, outcome });
             return;
         }
-        if self.transfers.remove(id) || self.params.remove(id) {
+        if self.transfers.remove(id) || self.params.remove(id) || self.signing_setups.remove(id) {
             self.events
                 .push_back(ServiceEvent::Finished { id, outcome });
             return;

@@ -306,7 +306,9 @@ pub fn plan(action: &Action, vehicle: &SeenVehicle) -> Result<Vec<Step>, String>
         | Action::SetParams { .. }
         | Action::ListLogs
         | Action::DownloadLog { .. }
-        | Action::EraseLogs => return Err("a transfer is not a command".to_owned()),
+        | Action::EraseLogs
+        | Action::InstallSigning { .. }
+        | Action::RemoveSigning => return Err("a transfer is not a command".to_owned()),
         Action::Reboot => {
             let mut params = [0.0; 7];
             params[0] = 1.0;

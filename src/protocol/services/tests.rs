@@ -707,3 +707,4 @@ fn an_upload_refused_with_no_space_after_boot_starts_again_a_few_times_then_is_r
 }
 
 mod logs;
+mod signing;
