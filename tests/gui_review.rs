@@ -315,3 +315,65 @@ fn the_library_lists_deletes_and_opens_a_damaged_log_with_a_notice() {
         "Damaged log: the log ends in an incomplete record"
     ));
 }
+
+/// A sealed flight of a few frames from the test log, recorded through the real recorder.
+fn sealed_flight(dir: &Path, key: &std::sync::Arc<airlock::capture::seal::SealKey>) {
+    use airlock::capture::flight::{FlightRecord, FlightSource};
+    use airlock::capture::raw::RecordKind;
+    let mut record = FlightRecord::create(dir, FlightSource::default()).unwrap();
+    record.seal_with(key.clone()).unwrap();
+    let bytes = std::fs::read(test_log("EAICS_flight.tlog")).unwrap();
+    for chunk in bytes.chunks(4096).take(40) {
+        record.record(RecordKind::Rx, 0, chunk);
+        record.tick();
+    }
+    record.close().unwrap();
+}
+
+#[test]
+fn the_library_shows_each_flights_seal() {
+    use airlock::capture::seal::SealKey;
+    let dir = tempfile::tempdir().unwrap();
+    let flights = dir.path().join("flights");
+    let key = std::sync::Arc::new(SealKey::from_pkcs8(&SealKey::generate().unwrap()).unwrap());
+    sealed_flight(&flights.join("2026-11-27_09-00-00Z"), &key);
+    let altered = flights.join("2026-11-27_10-00-00Z");
+    sealed_flight(&altered, &key);
+    let capture = altered.join("capture.alc");
+    let mut bytes = std::fs::read(&capture).unwrap();
+    bytes[70_000] ^= 1;
+    std::fs::write(&capture, bytes).unwrap();
+    airlock::review::library::import_tlog(&test_log("magfit_scaling_test.tlog"), &flights).unwrap();
+
+    let mut harness = gui::harness(StartOptions {
+        seal: Some(key),
+        ..gui::options(&flights)
+    });
+    harness.step();
+    harness.get_by_label("Flights…").click();
+    run_until(&mut harness, "the library", |h| shows(h, "3 of 3 flights"));
+    run_until(&mut harness, "the seals", |h| {
+        h.state()
+            .as_ref()
+            .is_some_and(|app| app.view.library.iter().all(|row| row.seal.is_some()))
+    });
+    harness.step();
+    for word in ["intact", "ALTERED", "not signed"] {
+        assert!(shows(&harness, word), "{word}");
+    }
+    let verdicts: Vec<String> = harness
+        .state()
+        .as_ref()
+        .unwrap()
+        .view
+        .library
+        .iter()
+        .map(|row| row.seal.as_ref().unwrap().to_string())
+        .collect();
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.starts_with("altered: capture.alc byte 70000 differs")),
+        "{verdicts:?}"
+    );
+}

@@ -253,3 +253,140 @@ fn a_killed_recorder_leaves_a_flight_that_verifies_with_only_the_public_key() {
     assert_eq!(code, Some(1));
     assert!(said.starts_with("not signed: sealed by key"), "{said}");
 }
+
+/// Whether a program is on the PATH (in CI it must be: `.ci/run` installs it).
+fn have(program: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{program} is required in CI (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: no {program} on the PATH");
+    }
+    found
+}
+
+#[test]
+fn a_bundle_unpacks_and_an_encrypted_one_decrypts_with_age_and_both_verify_intact() {
+    let place = Place::new();
+    let flight = place.record("2026-11-27_10-00-00Z", "4");
+    let public = place.path("recorder.pub");
+    assert!(place
+        .run(&["keys", "export-public", "-o", public.to_str().unwrap()])
+        .status
+        .success());
+    let verify_unpacked = |tar: &Path, into: &str| {
+        let into = place.path(into);
+        std::fs::create_dir_all(&into).unwrap();
+        let out = Command::new("tar")
+            .arg("-xf")
+            .arg(tar)
+            .arg("-C")
+            .arg(&into)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let unpacked = into.join("2026-11-27_10-00-00Z");
+        let auditor = Place::new();
+        let (code, said) = auditor.verify(&[
+            unpacked.to_str().unwrap(),
+            "--key",
+            public.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0), "{said}");
+        assert!(said.starts_with("intact: 4 files"), "{said}");
+        said
+    };
+
+    let plain = place.path("flight.tar");
+    let out = place.run(&[
+        "export",
+        flight.to_str().unwrap(),
+        "--format",
+        "bundle",
+        "-o",
+        plain.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("wrote 6 files"), "{stderr}");
+    println!("{}", verify_unpacked(&plain, "plain"));
+
+    if !(have("age") && have("age-keygen")) {
+        return;
+    }
+    let identity = place.path("investigator.key");
+    let made = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&identity)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let recipient = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&identity)
+        .output()
+        .unwrap();
+    let recipient = String::from_utf8_lossy(&recipient.stdout).trim().to_owned();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    let sealed = place.path("flight.tar.age");
+    let out = place.run(&[
+        "export",
+        flight.to_str().unwrap(),
+        "--format",
+        "bundle",
+        "--encrypt-to",
+        &recipient,
+        "-o",
+        sealed.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&sealed).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
+    assert!(
+        !bytes.windows(11).any(|w| w == b"capture.alc"),
+        "names are hidden too"
+    );
+    let decrypted = place.path("decrypted.tar");
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&identity)
+        .arg("-o")
+        .arg(&decrypted)
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{}", verify_unpacked(&decrypted, "decrypted"));
+    // Someone else's key does not open it.
+    let stranger = place.path("stranger.key");
+    Command::new("age-keygen")
+        .arg("-o")
+        .arg(&stranger)
+        .output()
+        .unwrap();
+    let out = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&stranger)
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

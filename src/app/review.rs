@@ -28,6 +28,7 @@ pub(super) enum Background {
     Picked(Picked, PathBuf),
     Library(Vec<FlightEntry>),
     Facts(PathBuf, FlightFacts),
+    Seal(PathBuf, crate::review::verify::Verdict),
     /// Words for the export window or the problem strip.
     Status(String),
     /// A flight was imported into the library.
@@ -177,6 +178,7 @@ impl AirlockApp {
     pub(super) fn refresh_library(&self) {
         let flights = self.flights_dir.clone();
         let cache = self.cache_dir();
+        let seal_key = self.seal.as_ref().map(|key| key.public().to_vec());
         self.in_background(move |sender| {
             let entries = match crate::review::library::list_flights(&flights) {
                 Ok(entries) => entries,
@@ -190,11 +192,24 @@ impl AirlockApp {
                     return;
                 }
             };
-            let dirs: Vec<PathBuf> = entries.iter().map(|e| e.dir.clone()).collect();
+            let dirs: Vec<(PathBuf, bool)> = entries
+                .iter()
+                .map(|e| (e.dir.clone(), e.recording))
+                .collect();
             sender.send(Background::Library(entries)).ok();
-            for dir in dirs {
-                if let Some(facts) = FlightFacts::of_flight(&dir, &cache) {
-                    sender.send(Background::Facts(dir, facts)).ok();
+            for (dir, _) in &dirs {
+                if let Some(facts) = FlightFacts::of_flight(dir, &cache) {
+                    sender.send(Background::Facts(dir.clone(), facts)).ok();
+                }
+            }
+            // Then each flight's seal (a flight still being recorded is not judged yet).
+            let Some(key) = seal_key else { return };
+            for (dir, recording) in dirs {
+                if recording {
+                    continue;
+                }
+                if let Ok(verdict) = crate::review::verify::verify(&dir, &key) {
+                    sender.send(Background::Seal(dir, verdict)).ok();
                 }
             }
         });
@@ -262,23 +277,32 @@ impl AirlockApp {
                 Background::LogKept(log_id, report) => self.log_kept(log_id, report),
                 Background::LogsOnDisk(folder, states) => self.logs_on_disk(folder, states),
                 Background::Library(entries) => {
-                    let mut facts: std::collections::HashMap<PathBuf, FlightFacts> = self
+                    let mut known: std::collections::HashMap<PathBuf, LibraryRow> = self
                         .view
                         .library
                         .drain(..)
-                        .filter_map(|row| Some((row.entry.dir, row.facts?)))
+                        .map(|row| (row.entry.dir.clone(), row))
                         .collect();
                     self.view.library = entries
                         .into_iter()
-                        .map(|entry| LibraryRow {
-                            facts: facts.remove(&entry.dir),
-                            entry,
+                        .map(|entry| {
+                            let before = known.remove(&entry.dir);
+                            LibraryRow {
+                                facts: before.as_ref().and_then(|row| row.facts.clone()),
+                                seal: before.and_then(|row| row.seal),
+                                entry,
+                            }
                         })
                         .collect();
                 }
                 Background::Facts(dir, facts) => {
                     if let Some(row) = self.view.library.iter_mut().find(|r| r.entry.dir == dir) {
                         row.facts = Some(facts);
+                    }
+                }
+                Background::Seal(dir, verdict) => {
+                    if let Some(row) = self.view.library.iter_mut().find(|r| r.entry.dir == dir) {
+                        row.seal = Some(verdict);
                     }
                 }
                 Background::Status(words) => {

@@ -218,6 +218,9 @@ pub enum Command {
         /// For `csv`: the message type, e.g. ATTITUDE.
         #[arg(long = "type", value_name = "NAME")]
         message_type: Option<String>,
+        /// For `bundle`: encrypt it with age to this recipient (`age1…`, or a file of them).
+        #[arg(long, value_name = "RECIPIENT")]
+        encrypt_to: Option<String>,
         /// Output file (must not exist).
         #[arg(short = 'o', long)]
         output: PathBuf,
@@ -356,6 +359,9 @@ pub enum ExportFormat {
     Gpx,
     /// The 3-D flown track, coloured by flight mode.
     Kml,
+    /// The whole flight folder with its seal in one tar file, to hand over (with
+    /// `--encrypt-to`, encrypted with age).
+    Bundle,
 }
 
 /// Airlock's data folder: `--data-dir`, else the platform's.
@@ -772,8 +778,18 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             format,
             direction,
             message_type,
+            encrypt_to,
             output,
         } => {
+            if *format == ExportFormat::Bundle {
+                if from.is_some() || to.is_some() {
+                    bail!("a bundle holds the whole flight: --from and --to do not apply");
+                }
+                return export_bundle(path, encrypt_to.as_deref(), output);
+            }
+            if encrypt_to.is_some() {
+                bail!("--encrypt-to applies to --format bundle");
+            }
             let opened = review::open(path)?;
             opened.check_frames()?;
             let span = export_span(&opened, from.as_deref(), to.as_deref())?;
@@ -798,6 +814,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 ExportFormat::Csv => Export::Csv(message_type.as_deref().unwrap_or_default()),
                 ExportFormat::Gpx => Export::Gpx,
                 ExportFormat::Kml => Export::Kml,
+                ExportFormat::Bundle => bail!("a bundle is written by export_bundle"),
             };
             let name = path.display().to_string();
             let result = write_export(&opened, what, span, &name, &mut progress, &mut writer);
@@ -810,6 +827,40 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `airlock export FOLDER --format bundle`: the folder and its seal in one file, checked
+/// first (the verdict is printed: a bundle of an altered flight is still made, and says so).
+fn export_bundle(path: &Path, encrypt_to: Option<&str>, output: &Path) -> anyhow::Result<()> {
+    let recipients = match encrypt_to {
+        Some(spec) => review::bundle::recipients(spec)?,
+        None => Vec::new(),
+    };
+    let store = crate::keys::KeyStore::new(&config_dir()?);
+    match store.existing_flight_key()? {
+        Some(key) => match review::verify::verify(path, key.public()) {
+            Ok(verdict) => eprintln!("{verdict}"),
+            Err(error) => eprintln!("cannot check the flight: {error}"),
+        },
+        None => eprintln!("this installation has no flight key: the flight is not checked"),
+    }
+    let mut writer = NewFile::create(output)?;
+    let bundled = review::bundle::write_bundle(path, &recipients, &mut writer)
+        .map_err(anyhow::Error::from)
+        .and_then(|bundled| Ok(writer.commit().map(|()| bundled)?))
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    eprintln!(
+        "wrote {} files ({} bytes) to {}{}",
+        bundled.files,
+        bundled.bytes,
+        output.display(),
+        if recipients.is_empty() {
+            String::new()
+        } else {
+            format!(", encrypted with age to {} recipient(s)", recipients.len())
+        }
+    );
+    Ok(())
 }
 
 /// Writes a whole new file the operator named (never over one), or nothing.

@@ -3,6 +3,7 @@
 //! It reads through the same framer and decoder as the live session and never writes into a
 //! flight except to rebuild the metadata of one whose recorder died.
 
+pub mod bundle;
 pub mod csv;
 pub mod export;
 pub mod frames;

@@ -14,6 +14,8 @@ use crate::review::library::{matches, FlightEntry, FlightFacts};
 pub struct LibraryRow {
     pub entry: FlightEntry,
     pub facts: Option<FlightFacts>,
+    /// What `airlock verify` says of the flight, once checked.
+    pub seal: Option<crate::review::verify::Verdict>,
 }
 
 /// The library's columns, for sorting.
@@ -190,7 +192,7 @@ pub fn window(
             egui::ScrollArea::vertical().show(ui, |ui| {
                 egui::Grid::new("library")
                     .striped(true)
-                    .num_columns(8)
+                    .num_columns(9)
                     .show(ui, |ui| {
                         for (column, title) in Column::ALL {
                             let arrow =
@@ -208,6 +210,10 @@ pub fn window(
                                 }
                             }
                         }
+                        ui.label("Seal").on_hover_text(
+                            "Whether the flight is as it was recorded, by its signed seal \
+                             (airlock verify): intact, altered, truncated, or not signed.",
+                        );
                         ui.label("");
                         ui.label("");
                         ui.end_row();
@@ -219,6 +225,25 @@ pub fn window(
         });
     state.show_library = open;
     confirm_delete(ctx, state, actions);
+}
+
+/// The flight's seal: a word the operator can trust at a glance, the verdict on hover.
+fn seal_cell(ui: &mut egui::Ui, row: &LibraryRow) {
+    use crate::review::verify::Verdict;
+    let Some(verdict) = &row.seal else {
+        let word = if row.entry.recording { "-" } else { "…" };
+        ui.label(RichText::new(word).color(theme::MUTED));
+        return;
+    };
+    let (word, color) = match verdict {
+        Verdict::Intact { closed: true, .. } => ("intact", theme::GOOD),
+        Verdict::Intact { closed: false, .. } => ("intact to crash", theme::GOOD),
+        Verdict::Altered { .. } => ("ALTERED", theme::BAD),
+        Verdict::Truncated { .. } => ("TRUNCATED", theme::BAD),
+        Verdict::NotSigned { .. } => ("not signed", theme::MUTED),
+    };
+    ui.label(RichText::new(word).color(color).strong())
+        .on_hover_text(verdict.to_string());
 }
 
 fn library_row(
@@ -265,6 +290,7 @@ fn library_row(
         }
     }
     ui.label(bytes_text(entry.size_bytes));
+    seal_cell(ui, row);
     let (state_word, color) = if entry.recording {
         ("recording", theme::GOOD)
     } else if entry.recovered {
