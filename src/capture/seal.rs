@@ -40,6 +40,19 @@ pub const MANIFEST_CONTEXT: &[u8] = b"airlock flight manifest v1\n";
 pub const GENESIS: [u8; 32] = [0; 32];
 /// The modulus of the position sums: the Mersenne prime 2⁶¹−1.
 pub const PRIME: u64 = (1 << 61) - 1;
+/// The ending of the review index kept beside a log (`flight.tlog.alidx`).
+pub const INDEX_ENDING: &str = ".alidx";
+
+/// Whether a file of a flight folder is evidence the seal covers: not the seal's own manifest,
+/// not a temporary file, not the review index (made from the log when it is first reviewed,
+/// rebuilt at will; it proves nothing and changes nothing).
+pub fn is_evidence(name: &str) -> bool {
+    name != MANIFEST_FILE
+        && name != MANIFEST_SIG_FILE
+        && !name.ends_with(".tmp")
+        && !name.ends_with(".partial")
+        && !name.ends_with(INDEX_ENDING)
+}
 
 /// This installation's Ed25519 key that signs its flights.
 pub struct SealKey(Ed25519KeyPair);
@@ -215,9 +228,36 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
 }
 
-/// The sums of every block of `bytes`.
-pub fn block_sums(bytes: &[u8]) -> Vec<BlockSum> {
-    bytes.chunks(BLOCK as usize).map(BlockSum::of).collect()
+/// A file's size, SHA-256 (hex) and block sums, read a block at a time (a flight may be
+/// bigger than memory).
+pub fn sum_file(path: &Path) -> std::io::Result<(u64, String, Vec<BlockSum>)> {
+    let mut file = File::open(path)?;
+    let mut whole = Sha256::new();
+    let mut blocks = Vec::new();
+    let mut size = 0;
+    let mut buf = vec![0u8; BLOCK as usize];
+    loop {
+        // A whole block, or what is left.
+        let mut filled = 0;
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        whole.update(&buf[..filled]);
+        blocks.push(BlockSum::of(&buf[..filled]));
+        size += filled as u64;
+        if filled < buf.len() {
+            break;
+        }
+    }
+    Ok((size, hex::encode(whole.finalize()), blocks))
 }
 
 /// A file the journal follows while it grows.
@@ -322,19 +362,18 @@ impl Seal {
             .filter_map(|entry| entry.ok())
             .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .filter(|name| {
-                name != MANIFEST_FILE && name != MANIFEST_SIG_FILE && !name.ends_with(".tmp")
-            })
+            .filter(|name| is_evidence(name))
             .collect();
         names.sort();
         let mut files = Vec::with_capacity(names.len());
         for name in names {
             let path = self.dir.join(&name);
-            let bytes = std::fs::read(&path).map_err(|source| CaptureError::io(&path, source))?;
+            let (size, sha256, blocks) =
+                sum_file(&path).map_err(|source| CaptureError::io(&path, source))?;
             files.push(ManifestFile {
-                size: bytes.len() as u64,
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                blocks: block_sums(&bytes),
+                size,
+                sha256,
+                blocks,
                 name,
             });
         }

@@ -1,5 +1,6 @@
 //! Hand-over bundles: a flight folder, with its seal, in one file — a POSIX tar archive holding
-//! `FOLDER/` and its files as they are on disk — optionally encrypted with age to the
+//! `FOLDER/` and its files as they are on disk (but the review index, which is derived) —
+//! optionally encrypted with age to the
 //! recipients' public keys (`age1…`). Whoever receives it runs `age -d -i KEY FILE | tar -x`
 //! (or `tar -xf FILE`) and `airlock verify FOLDER --key RECORDER.pub`.
 
@@ -85,6 +86,10 @@ pub fn write_bundle<W: Write>(
         .filter_map(Result::ok)
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        // The manifest goes in; the review index (derived, rebuilt at will) does not.
+        .filter(|name| {
+            !name.ends_with(crate::capture::seal::INDEX_ENDING) && !name.ends_with(".partial")
+        })
         .collect();
     names.sort();
     if recipients.is_empty() {

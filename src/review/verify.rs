@@ -9,6 +9,8 @@
 //! whose SHA-256 differs is named, and the very byte when one byte changed in it.
 
 use std::collections::BTreeMap;
+
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 use crate::capture::seal::{
@@ -210,8 +212,7 @@ pub fn verify(path: &Path, public_key: &[u8]) -> std::io::Result<Verdict> {
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| {
             !reference.contains_key(name)
-                && name != MANIFEST_FILE
-                && name != MANIFEST_SIG_FILE
+                && seal::is_evidence(name)
                 && (closed || (name != JOURNAL_FILE && name != crate::capture::META_FILE))
         })
         .collect();
@@ -400,26 +401,29 @@ fn compare(
             why: why.to_owned(),
         })
     };
-    let bytes = match std::fs::read(dir.join(name)) {
-        Ok(bytes) => bytes,
+    let path = dir.join(name);
+    let mut file = match std::fs::File::open(&path) {
+        Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Ok(altered(Place::Missing, "it was sealed"));
         }
         Err(error) => return Err(error),
     };
-    let len = bytes.len() as u64;
+    let len = file.metadata()?.len();
+    // Read block by block (a flight may be bigger than memory), in order.
+    let mut whole = sha2::Sha256::new();
+    let mut buf = vec![0u8; BLOCK as usize];
     for (index, sum) in sealed.blocks.iter().enumerate() {
         let from = index as u64 * BLOCK;
         let to = (from + BLOCK).min(sealed.len);
-        if from >= len {
-            break;
-        }
-        let now = &bytes[from as usize..(to.min(len)) as usize];
         if to > len {
-            // The file ends inside this block: the bytes it still has are compared below.
+            // The file ends inside this block: what it still has is judged below.
             break;
         }
-        let now = BlockSum::of(now);
+        let block = &mut buf[..(to - from) as usize];
+        std::io::Read::read_exact(&mut file, block)?;
+        whole.update(&*block);
+        let now = BlockSum::of(block);
         if now.sha256 != sum.sha256 {
             return Ok(altered(
                 match sum.single_change(&now, to - from) {
@@ -438,7 +442,8 @@ fn compare(
             let from = then_len.saturating_sub(1) / BLOCK * BLOCK;
             *then_len <= len
                 && last.as_ref().is_none_or(|sum| {
-                    BlockSum::of(&bytes[from as usize..*then_len as usize]).sha256 == sum.sha256
+                    read_range(&path, from, *then_len)
+                        .is_ok_and(|bytes| BlockSum::of(&bytes).sha256 == sum.sha256)
                 })
         });
         let cut_block = len / BLOCK * BLOCK;
@@ -473,8 +478,7 @@ fn compare(
         unsealed_tail.insert(name.to_owned(), len - sealed.len);
     }
     if let Some(sha256) = &sealed.sha256 {
-        use sha2::Digest;
-        if hex::encode(sha2::Sha256::digest(&bytes[..sealed.len as usize])) != *sha256 {
+        if hex::encode(whole.finalize()) != *sha256 {
             return Ok(altered(
                 Place::Bytes {
                     from: 0,
@@ -485,4 +489,14 @@ fn compare(
         }
     }
     Ok(None)
+}
+
+/// Bytes `from..to` of the file at `path`.
+fn read_range(path: &Path, from: u64, to: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(std::io::SeekFrom::Start(from))?;
+    let mut bytes = vec![0u8; to.saturating_sub(from) as usize];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
