@@ -68,6 +68,7 @@ pub const TARGETS: &[FuzzTarget] = &[
     ("replies", replies),
     ("times", times),
     ("json", json),
+    ("seal", seal),
 ];
 
 /// The target called `name`.
@@ -276,6 +277,74 @@ pub fn json(data: &[u8]) {
 /// Real inputs for `name` to start from: the repository's real logs and mission files, and
 /// files written the way vehicles and other ground stations write them. `root` is the
 /// repository.
+/// What separates the journal, the manifest and the capture in a `seal` input.
+const SEAL_PARTS: &[u8] = b"\n--\n";
+
+/// A flight's seal as `airlock verify` reads it, signed again: the input is a journal, then
+/// (after a line `--`) a manifest, then (after another) the capture's bytes. Every journal
+/// line that holds an entry is chained and signed with a key of this run, and so is the
+/// manifest, so what is checked past the signatures is hostile too (a key holder's journal
+/// may still be a lie; it must not crash the checker).
+pub fn seal(data: &[u8]) {
+    use airlock::capture::seal::{Line, SealKey, ENTRY_CONTEXT, GENESIS, MANIFEST_CONTEXT};
+    static KEY: std::sync::OnceLock<Option<SealKey>> = std::sync::OnceLock::new();
+    let Some(key) = KEY.get_or_init(|| {
+        SealKey::generate()
+            .ok()
+            .and_then(|k| SealKey::from_pkcs8(&k))
+    }) else {
+        return;
+    };
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while parts.len() < 2 {
+        match rest.windows(SEAL_PARTS.len()).position(|w| w == SEAL_PARTS) {
+            Some(at) => {
+                parts.push(&rest[..at]);
+                rest = &rest[at + SEAL_PARTS.len()..];
+            }
+            None => break,
+        }
+    }
+    parts.push(rest);
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let mut journal = Vec::new();
+    let mut head = GENESIS;
+    for text in parts[0].split(|&b| b == b'\n') {
+        match serde_json::from_slice::<Line>(text) {
+            Ok(mut line) => {
+                let hash = line.entry.chain(&head);
+                line.hash = to_hex(&hash);
+                line.sig = to_hex(&key.sign(ENTRY_CONTEXT, &hash));
+                head = hash;
+                journal.extend(serde_json::to_vec(&line).unwrap_or_default());
+            }
+            Err(_) => journal.extend_from_slice(text),
+        }
+        journal.push(b'\n');
+    }
+    let write = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).is_ok();
+    if !write("integrity.jsonl", &journal) {
+        return;
+    }
+    if let Some(manifest) = parts.get(1).filter(|_| parts.len() == 3) {
+        let signature = to_hex(&key.sign(MANIFEST_CONTEXT, manifest));
+        if !(write("manifest.json", manifest) && write("manifest.sig", signature.as_bytes())) {
+            return;
+        }
+    }
+    if let Some(capture) = parts.last().filter(|_| parts.len() > 1) {
+        if !write("capture.alc", capture) {
+            return;
+        }
+    }
+    let _ = airlock::review::verify::verify(dir.path(), key.public());
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn seeds(root: &Path, name: &str) -> Vec<Vec<u8>> {
     let data = root.join("tests/data");
     let read_all = |dir: &str, limit: usize| -> Vec<Vec<u8>> {
@@ -349,8 +418,33 @@ pub fn seeds(root: &Path, name: &str) -> Vec<Vec<u8>> {
             br#"{"event":"gap","since_wall_us":1,"since_mono_us":2,"rx_bytes":3,"tx_bytes":4,"events":0,"tlog_records":1,"error":"full"}"#.to_vec(),
             serde_json::to_vec(&FlightMeta::default()).unwrap_or_default(),
         ],
+        "seal" => tlogs().iter().filter_map(|t| sealed_flight(t)).collect(),
         _ => Vec::new(),
     }
+}
+
+/// A `seal` input from a real sealed flight that recorded `rx`: its journal, manifest and
+/// capture.
+fn sealed_flight(rx: &[u8]) -> Option<Vec<u8>> {
+    use airlock::capture::flight::{FlightRecord, FlightSource};
+    use airlock::capture::raw::RecordKind;
+    use airlock::capture::seal::SealKey;
+    let dir = tempfile::tempdir().ok()?;
+    let flight = dir.path().join("flight");
+    let key = SealKey::from_pkcs8(&SealKey::generate().ok()?)?;
+    let mut record = FlightRecord::create(&flight, FlightSource::default()).ok()?;
+    record.seal_with(std::sync::Arc::new(key)).ok()?;
+    for chunk in rx.chunks(2048) {
+        record.record(RecordKind::Rx, 0, chunk);
+        record.sync().ok()?;
+    }
+    record.close().ok()?;
+    let mut seed = std::fs::read(flight.join("integrity.jsonl")).ok()?;
+    seed.extend_from_slice(SEAL_PARTS);
+    seed.extend(std::fs::read(flight.join("manifest.json")).ok()?);
+    seed.extend_from_slice(SEAL_PARTS);
+    seed.extend(std::fs::read(flight.join("capture.alc")).ok()?);
+    Some(seed)
 }
 
 /// A raw capture holding `rx` as received chunks around link events.

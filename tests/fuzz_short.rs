@@ -63,7 +63,7 @@ fn run(name: &str) {
 fn every_target_is_run() {
     let tested = [
         "framer", "tlog", "capture", "stored", "index", "mission", "params", "pck", "replies",
-        "times", "json",
+        "times", "json", "seal",
     ];
     let names: Vec<&str> = targets::TARGETS.iter().map(|(name, _)| *name).collect();
     assert_eq!(names, tested);
@@ -122,4 +122,9 @@ fn times() {
 #[test]
 fn json() {
     run("json");
+}
+
+#[test]
+fn seal() {
+    run("seal");
 }

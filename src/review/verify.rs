@@ -294,16 +294,15 @@ fn read_journal(bytes: &[u8], trusted: &str) -> Result<Journal, Verdict> {
                 if index >= blocks {
                     return altered(at, "an entry names a block past its file's end");
                 }
-                if index >= sealed.blocks.len() {
-                    sealed.blocks.resize(
-                        index + 1,
-                        BlockSum {
-                            sha256: String::new(),
-                            sums: [0; 3],
-                        },
-                    );
+                // Blocks change from the file's old end on, in order: one past the end at
+                // most (so what is kept never outgrows the journal).
+                match index.cmp(&sealed.blocks.len()) {
+                    std::cmp::Ordering::Less => sealed.blocks[index] = sum.clone(),
+                    std::cmp::Ordering::Equal => sealed.blocks.push(sum.clone()),
+                    std::cmp::Ordering::Greater => {
+                        return altered(at, "an entry leaves blocks of its file unsealed")
+                    }
                 }
-                sealed.blocks[index] = sum.clone();
             }
             if sealed.blocks.len() != blocks {
                 return altered(at, "an entry leaves blocks of its file unsealed");
@@ -366,6 +365,16 @@ fn check_manifest(
                 manifest.journal_entries, journal.entries
             ),
         });
+    }
+    if let Some(file) = manifest
+        .files
+        .iter()
+        .find(|file| file.blocks.len() as u64 != file.size.div_ceil(BLOCK))
+    {
+        return altered(&format!(
+            "its block list of {} does not fit its size",
+            file.name
+        ));
     }
     let files = manifest
         .files
