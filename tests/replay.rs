@@ -28,6 +28,7 @@ fn live_and_replayed_state_are_the_same() {
             seed: 3,
             duration: Some(Duration::from_secs(30)),
             demo_pilot: true,
+            signing_enforced: false,
             logs_dir: None,
         };
         sim::run_on_pty(

@@ -43,6 +43,7 @@ impl DemoVehicle {
                     duration: None,
                     demo_pilot,
                     logs_dir,
+                    signing_enforced: false,
                 };
                 let result = sim::run_on_pty(
                     &options,

@@ -89,6 +89,11 @@ pub enum Command {
         /// ArduPilot's `logs/`).
         #[arg(long)]
         logs_dir: Option<PathBuf>,
+        /// Act as a vehicle's radio port rather than its USB port: once a signing key is
+        /// installed (SETUP_SIGNING) only signed frames are obeyed. Without it, as on
+        /// ArduPilot's first port (SERIAL0, USB), unsigned frames are still taken.
+        #[arg(long)]
+        radio_port: bool,
     },
     /// Record one flight from a serial port, headless; Ctrl-C closes it cleanly.
     Record {
@@ -516,6 +521,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             idle,
             no_ftp,
             logs_dir,
+            radio_port,
         } => {
             for (name, rate) in [("noise", noise), ("corrupt", corrupt), ("drop", drop)] {
                 if !(0.0..=1.0).contains(rate) {
@@ -534,6 +540,7 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 duration: seconds(*duration)?,
                 demo_pilot: !idle,
                 logs_dir: logs_dir.clone(),
+                signing_enforced: *radio_port,
             };
             let stop = stop_on_signals()?;
             let result = sim::run_on_pty(

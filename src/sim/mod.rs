@@ -93,6 +93,26 @@ pub struct SimVehicle {
     ftp_peer: crate::protocol::services::Target,
     /// Frames received from the ground station, by message name.
     pub received: std::collections::BTreeMap<String, u64>,
+    /// MAVLink 2 signing as ArduPilot does it, once SETUP_SIGNING gave a key.
+    signing: Option<SimSigning>,
+    /// This port is not the vehicle's USB port: with a key, only signed frames (and a radio's
+    /// RADIO_STATUS) are obeyed. ArduPilot takes anything on its first port (SERIAL0, USB).
+    pub signing_enforced: bool,
+    /// Frames refused for their signature.
+    pub refused_unsigned: u64,
+}
+
+/// The vehicle's signing: what signs its frames and checks the ground station's.
+struct SimSigning {
+    signer: crate::protocol::signing::Signer,
+    verifier: crate::protocol::signing::Verifier,
+}
+
+/// Wall clock, µs since the Unix epoch (signing timestamps come from it).
+fn wall_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_micros() as u64)
 }
 
 /// What the vehicle serves by MAVLink FTP.
@@ -147,7 +167,33 @@ impl SimVehicle {
                 component_id: 190,
             },
             received: Default::default(),
+            signing: None,
+            signing_enforced: false,
+            refused_unsigned: 0,
         }
+    }
+
+    /// SETUP_SIGNING, as ArduPilot takes it: a key to sign with from now on, or (an all-zero
+    /// key and timestamp 0) signing off; ignored while armed.
+    fn setup_signing(&mut self, setup: &apm::SETUP_SIGNING_DATA) {
+        use crate::protocol::signing::{Signer, SigningKey, Verifier};
+        if self.model.armed {
+            return;
+        }
+        if setup.initial_timestamp == 0 && setup.secret_key.iter().all(|&b| b == 0) {
+            self.signing = None;
+            return;
+        }
+        let key = SigningKey::from_bytes(setup.secret_key);
+        self.signing = Some(SimSigning {
+            signer: Signer::new(key.clone(), 0, setup.initial_timestamp),
+            verifier: Verifier::new(key),
+        });
+    }
+
+    /// Whether the vehicle uses its signing (a key is installed).
+    pub fn signing(&self) -> bool {
+        self.signing.is_some()
     }
 
     /// No demo: the pilot stays on the ground and the vehicle starts with no mission, as
@@ -296,7 +342,10 @@ impl SimVehicle {
     fn encode(&mut self, messages: &[MavMessage]) -> Vec<u8> {
         let mut bytes = Vec::new();
         for message in messages {
-            let frame = self.outgoing.encode(message);
+            let mut frame = self.outgoing.encode(message);
+            if let Some(signing) = &mut self.signing {
+                signing.signer.sign(&mut frame, wall_us());
+            }
             self.emit_with_faults(frame, &mut bytes);
         }
         bytes
@@ -358,10 +407,25 @@ impl SimVehicle {
         }
         let mut messages = Vec::new();
         let Self {
-            framer, received, ..
+            framer,
+            received,
+            signing,
+            signing_enforced,
+            refused_unsigned,
+            ..
         } = self;
         framer.push(data, &mut |item| {
             if let Parsed::Frame(header, bytes) = item {
+                let refused = match signing {
+                    Some(signing) if *signing_enforced => {
+                        !signing.verifier.check(&header, bytes, wall_us()).accepted()
+                    }
+                    _ => false,
+                };
+                if refused {
+                    *refused_unsigned += 1;
+                    return;
+                }
                 if let Ok(message) = protocol::decode(&header, bytes) {
                     *received
                         .entry(mavlink::Message::message_name(&message).to_owned())
@@ -373,6 +437,10 @@ impl SimVehicle {
         let mut replies = Vec::new();
         for (header, message) in messages {
             let from = (header.system_id, header.component_id);
+            if let MavMessage::SETUP_SIGNING(setup) = &message {
+                self.setup_signing(setup);
+                continue;
+            }
             if let Some(answers) = self.params.answer(self.now_s, &message) {
                 replies.extend(answers);
                 continue;
@@ -413,6 +481,9 @@ pub struct PtyOptions {
     pub demo_pilot: bool,
     /// Keep the onboard logs as files in this folder too.
     pub logs_dir: Option<std::path::PathBuf>,
+    /// The port is not the vehicle's USB port: once a signing key is installed, only signed
+    /// frames are obeyed.
+    pub signing_enforced: bool,
 }
 
 /// Most bytes queued for the pacing; beyond that the oldest are dropped, as a radio would.
@@ -436,6 +507,7 @@ pub fn run_on_pty(
         .map_err(|error| std::io::Error::other(error.to_string()))?;
     ready(&path)?;
     let mut vehicle = SimVehicle::new(options.faults, options.seed);
+    vehicle.signing_enforced = options.signing_enforced;
     if !options.demo_pilot {
         vehicle.idle();
     }
