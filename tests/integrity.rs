@@ -249,6 +249,11 @@ fn a_killed_recorder_leaves_a_flight_that_verifies_with_only_the_public_key() {
         said.starts_with("altered: capture.alc byte 2000 differs"),
         "{said}"
     );
+    // The key's hex digits alone do as well as its file.
+    let hex = std::fs::read_to_string(&public).unwrap();
+    let hex = hex.split_whitespace().nth(2).unwrap().to_owned();
+    let (code, said) = auditor.verify(&[flight.to_str().unwrap(), "--key", &hex]);
+    assert_eq!(code, Some(0), "{said}");
     // Without the key, the auditor's own installation cannot vouch for it.
     let (code, _) = auditor.verify(&[flight.to_str().unwrap()]);
     assert_eq!(code, Some(1));

@@ -172,10 +172,10 @@ pub enum Command {
     Verify {
         /// The flight folder (or a file in it).
         path: PathBuf,
-        /// The public key to trust (a file `airlock keys export-public` wrote) [default: this
-        /// installation's].
+        /// The public key to trust: a file `airlock keys export-public` wrote, or the key's
+        /// 64 hex digits [default: this installation's].
         #[arg(long)]
-        key: Option<PathBuf>,
+        key: Option<String>,
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -664,16 +664,16 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 bail!("{}: no such flight folder", path.display());
             }
             let public_key = match key {
-                Some(file) => {
-                    let bytes = std::fs::read(file)
-                        .with_context(|| format!("cannot read {}", file.display()))?;
-                    crate::keys::parse_public_key(&bytes).with_context(|| {
-                        format!(
-                            "{}: not a public key (`airlock keys export-public` writes one)",
-                            file.display()
-                        )
-                    })?
-                }
+                Some(given) => match crate::keys::parse_public_key(given.as_bytes()) {
+                    Some(key) if !Path::new(given).exists() => key,
+                    _ => {
+                        let bytes = std::fs::read(given)
+                            .with_context(|| format!("cannot read the public key {given}"))?;
+                        crate::keys::parse_public_key(&bytes).with_context(|| {
+                            format!("{given}: not a public key (`airlock keys export-public` writes one)")
+                        })?
+                    }
+                },
                 None => {
                     let store = crate::keys::KeyStore::new(&config_dir()?);
                     let Some(key) = store.existing_flight_key()? else {
