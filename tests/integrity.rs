@@ -47,9 +47,14 @@ impl Place {
         (out.status.code(), stdout)
     }
 
-    /// A flight recorded for `seconds` from a simulated vehicle into `name`.
-    fn record(&self, name: &str, seconds: &str) -> PathBuf {
-        let (mut sim, device) = common::spawn_with_device(&mut self.airlock(&[
+    /// A simulated vehicle, and `airlock record` from it into `name` (for `seconds`, or until
+    /// killed), started.
+    fn start_recording(
+        &self,
+        name: &str,
+        seconds: Option<&str>,
+    ) -> (std::process::Child, std::process::Child, PathBuf) {
+        let (sim, device) = common::spawn_with_device(&mut self.airlock(&[
             "sim",
             "--baud",
             "115200",
@@ -57,7 +62,7 @@ impl Place {
             "30",
         ]));
         let flight = self.path(name);
-        let out = self.run(&[
+        let mut args = vec![
             "record",
             "--port",
             &device,
@@ -65,9 +70,23 @@ impl Place {
             "115200",
             "--out",
             flight.to_str().unwrap(),
-            "--duration",
-            seconds,
-        ]);
+        ];
+        if let Some(seconds) = seconds {
+            args.extend(["--duration", seconds]);
+        }
+        let recorder = self
+            .airlock(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        (sim, recorder, flight)
+    }
+
+    /// A flight recorded for `seconds` from a simulated vehicle into `name`.
+    fn record(&self, name: &str, seconds: &str) -> PathBuf {
+        let (mut sim, recorder, flight) = self.start_recording(name, Some(seconds));
+        let out = common::wait_within(recorder, "airlock record", Duration::from_secs(120));
         let _ = sim.kill();
         let _ = sim.wait();
         assert!(
@@ -199,27 +218,7 @@ fn verify_says_intact_names_flipped_bytes_and_truncations() {
 #[test]
 fn a_killed_recorder_leaves_a_flight_that_verifies_with_only_the_public_key() {
     let place = Place::new();
-    let (mut sim, device) = common::spawn_with_device(&mut place.airlock(&[
-        "sim",
-        "--baud",
-        "115200",
-        "--duration",
-        "30",
-    ]));
-    let flight = place.path("killed");
-    let mut recorder = place
-        .airlock(&[
-            "record",
-            "--port",
-            &device,
-            "--baud",
-            "115200",
-            "--out",
-            flight.to_str().unwrap(),
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut sim, mut recorder, flight) = place.start_recording("killed", None);
     std::thread::sleep(Duration::from_millis(4500));
     let _ = recorder.kill(); // SIGKILL
     let _ = recorder.wait();

@@ -38,19 +38,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 #[test]
 fn install_sign_refuse_strangers_remove_and_keep_the_key_out_of_every_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -141,7 +128,7 @@ fn install_sign_refuse_strangers_remove_and_keep_the_key_out_of_every_file() {
     let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     let files: Vec<PathBuf> = [&config, &data, &stranger]
         .iter()
-        .flat_map(|root| walk(root))
+        .flat_map(|root| common::walk(root))
         .collect();
     let holding: Vec<&PathBuf> = files
         .iter()

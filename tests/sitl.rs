@@ -1139,7 +1139,7 @@ fn signing_installed_over_the_cable_makes_the_radio_obey_only_signed_frames() {
     let mut holding = Vec::new();
     let mut files = 0;
     for root in [&data_dir, &config_dir] {
-        for file in walk(root) {
+        for file in common::walk(root) {
             files += 1;
             let bytes = std::fs::read(&file).unwrap();
             if contains(&bytes, &key)
@@ -1172,18 +1172,4 @@ fn signing_installed_over_the_cable_makes_the_radio_obey_only_signed_frames() {
         "key searched in {files} files: only {}",
         holding[0].display()
     );
-}
-
-/// Every file under `root`.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

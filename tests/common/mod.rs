@@ -351,3 +351,17 @@ pub fn assert_same_items(
         assert!(a.same_as(b), "item {}: {a:?} came back as {b:?}", seq + 1);
     }
 }
+
+/// Every file under `root`, however deep.
+pub fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
