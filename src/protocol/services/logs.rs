@@ -226,6 +226,12 @@ struct Job {
     refusal: Option<String>,
 }
 
+impl super::ServiceJob for Job {
+    fn request(&self) -> RequestId {
+        self.id
+    }
+}
+
 /// What a job reports from one look.
 #[derive(Default)]
 struct Report {
@@ -323,8 +329,7 @@ impl LogJobs {
     /// Ends request `id` (cancelled, or its frame could not be sent): the messages that stop
     /// the vehicle sending, if it was one of ours.
     pub(super) fn remove(&mut self, id: RequestId) -> Option<Vec<Outbound>> {
-        let index = self.jobs.iter().position(|job| job.id == id)?;
-        let mut job = self.jobs.remove(index);
+        let mut job = super::take_job(&mut self.jobs, id)?;
         let stop = match &mut job.work {
             Work::Download(download) => download.stop(),
             _ => vec![request_end(job.target)],
@@ -333,7 +338,7 @@ impl LogJobs {
     }
 
     pub(super) fn drain_ids(&mut self) -> Vec<RequestId> {
-        self.jobs.drain(..).map(|job| job.id).collect()
+        super::drain_jobs(&mut self.jobs)
     }
 
     pub(super) fn on_message(

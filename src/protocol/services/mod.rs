@@ -40,6 +40,22 @@ const TEXT_MEMORY_US: u64 = 10_000_000;
 /// Texts up to this severity (0 emergency … 4 warning) explain a refusal.
 const REASON_SEVERITY: u8 = 4;
 
+/// A request's job in one of the services' lists (params, transfers, logs, signing setup).
+pub(super) trait ServiceJob {
+    fn request(&self) -> RequestId;
+}
+
+/// Takes request `id`'s job out of a service's `jobs`.
+pub(super) fn take_job<J: ServiceJob>(jobs: &mut Vec<J>, id: RequestId) -> Option<J> {
+    let index = jobs.iter().position(|job| job.request() == id)?;
+    Some(jobs.remove(index))
+}
+
+/// Ends every job of a service (the link is gone): their requests.
+pub(super) fn drain_jobs<J: ServiceJob>(jobs: &mut Vec<J>) -> Vec<RequestId> {
+    jobs.drain(..).map(|job| job.request()).collect()
+}
+
 /// A vehicle (system) and one of its components.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,

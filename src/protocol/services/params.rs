@@ -197,6 +197,12 @@ struct Job {
     work: Work,
 }
 
+impl super::ServiceJob for Job {
+    fn request(&self) -> RequestId {
+        self.id
+    }
+}
+
 /// The parameter requests in progress.
 #[derive(Default)]
 pub(super) struct ParamJobs {
@@ -322,13 +328,11 @@ impl ParamJobs {
     }
 
     pub(super) fn remove(&mut self, id: RequestId) -> bool {
-        let before = self.jobs.len();
-        self.jobs.retain(|job| job.id != id);
-        self.jobs.len() != before
+        super::take_job(&mut self.jobs, id).is_some()
     }
 
     pub(super) fn drain_ids(&mut self) -> Vec<RequestId> {
-        self.jobs.drain(..).map(|job| job.id).collect()
+        super::drain_jobs(&mut self.jobs)
     }
 
     pub(super) fn on_message(

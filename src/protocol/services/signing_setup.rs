@@ -38,6 +38,12 @@ struct Job {
     sent_us: u64,
 }
 
+impl super::ServiceJob for Job {
+    fn request(&self) -> RequestId {
+        self.id
+    }
+}
+
 impl Job {
     fn send(&mut self, now_us: u64) -> Outbound {
         self.attempts += 1;
@@ -168,12 +174,10 @@ impl SigningSetups {
     }
 
     pub(super) fn remove(&mut self, id: RequestId) -> bool {
-        let before = self.jobs.len();
-        self.jobs.retain(|job| job.id != id);
-        self.jobs.len() != before
+        super::take_job(&mut self.jobs, id).is_some()
     }
 
     pub(super) fn drain_ids(&mut self) -> Vec<RequestId> {
-        self.jobs.drain(..).map(|job| job.id).collect()
+        super::drain_jobs(&mut self.jobs)
     }
 }

@@ -71,6 +71,12 @@ struct Job {
     waiting_until_us: Option<u64>,
 }
 
+impl super::ServiceJob for Job {
+    fn request(&self) -> RequestId {
+        self.id
+    }
+}
+
 /// ArduPilot answers NO_SPACE in its first seconds after boot, before its mission storage is
 /// up: an upload so refused starts again this often, this many times, before it is refused.
 const NO_SPACE_RETRIES: u32 = 5;
@@ -131,14 +137,12 @@ impl Transfers {
 
     /// Removes a transfer; whether there was one.
     pub(super) fn remove(&mut self, id: RequestId) -> bool {
-        let before = self.jobs.len();
-        self.jobs.retain(|job| job.id != id);
-        self.jobs.len() != before
+        super::take_job(&mut self.jobs, id).is_some()
     }
 
     /// Ends every transfer (the link is gone); their ids.
     pub(super) fn drain_ids(&mut self) -> Vec<RequestId> {
-        self.jobs.drain(..).map(|job| job.id).collect()
+        super::drain_jobs(&mut self.jobs)
     }
 
     pub(super) fn on_message(
