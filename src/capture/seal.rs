@@ -353,10 +353,10 @@ impl Seal {
         Ok(())
     }
 
-    /// Writes the signed manifest of every file in the folder (but the manifest's own two).
-    pub fn close(mut self, wall_us: u64) -> Result<(), CaptureError> {
-        self.extend(wall_us)
-            .map_err(|source| CaptureError::io(&self.dir.join(JOURNAL_FILE), source))?;
+    /// Writes the signed manifest of every file the seal covers ([`is_evidence`]). The
+    /// journal's last entry is the flight's last durable write (the recorder syncs, which
+    /// extends the journal, before it closes the seal).
+    pub fn close(self, wall_us: u64) -> Result<(), CaptureError> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
             .map_err(|source| CaptureError::io(&self.dir, source))?
             .filter_map(|entry| entry.ok())

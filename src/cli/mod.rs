@@ -788,12 +788,19 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
             encrypt_to,
             output,
         } => {
-            if *format == ExportFormat::Bundle {
-                if from.is_some() || to.is_some() {
-                    bail!("a bundle holds the whole flight: --from and --to do not apply");
+            let what = match format {
+                ExportFormat::Bundle => {
+                    if from.is_some() || to.is_some() {
+                        bail!("a bundle holds the whole flight: --from and --to do not apply");
+                    }
+                    return export_bundle(path, encrypt_to.as_deref(), output);
                 }
-                return export_bundle(path, encrypt_to.as_deref(), output);
-            }
+                ExportFormat::Raw => Export::Raw(*direction),
+                ExportFormat::Tlog => Export::Tlog,
+                ExportFormat::Csv => Export::Csv(message_type.as_deref().unwrap_or_default()),
+                ExportFormat::Gpx => Export::Gpx,
+                ExportFormat::Kml => Export::Kml,
+            };
             if encrypt_to.is_some() {
                 bail!("--encrypt-to applies to --format bundle");
             }
@@ -815,14 +822,6 @@ pub fn run(cli: &Cli, command: &Command) -> anyhow::Result<()> {
                 }
             }
             let mut writer = NewFile::create(output)?;
-            let what = match format {
-                ExportFormat::Raw => Export::Raw(*direction),
-                ExportFormat::Tlog => Export::Tlog,
-                ExportFormat::Csv => Export::Csv(message_type.as_deref().unwrap_or_default()),
-                ExportFormat::Gpx => Export::Gpx,
-                ExportFormat::Kml => Export::Kml,
-                ExportFormat::Bundle => bail!("a bundle is written by export_bundle"),
-            };
             let name = path.display().to_string();
             let result = write_export(&opened, what, span, &name, &mut progress, &mut writer);
             bar.finish_and_clear();

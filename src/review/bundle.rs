@@ -119,21 +119,22 @@ fn write_tar<W: Write>(
     let mut bundled = Bundled { files: 0, bytes: 0 };
     for name in names {
         let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|source| BundleError::Io {
+        let io = |source| BundleError::Io {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        // Streamed: a flight may be bigger than memory.
+        let file = std::fs::File::open(&path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
         let mut header = tar::Header::new_ustar();
-        header.set_size(bytes.len() as u64);
+        header.set_size(size);
         header.set_mode(0o600);
-        header.set_cksum();
-        tar.append_data(&mut header, format!("{folder}/{name}"), bytes.as_slice())
-            .map_err(|source| BundleError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+        // Exactly the bytes the header counts, should the file grow meanwhile.
+        let bytes = std::io::Read::take(file, size);
+        tar.append_data(&mut header, format!("{folder}/{name}"), bytes)
+            .map_err(io)?;
         bundled.files += 1;
-        bundled.bytes += bytes.len() as u64;
+        bundled.bytes += size;
     }
     let out = tar.into_inner().map_err(|source| BundleError::Io {
         path: dir.display().to_string(),

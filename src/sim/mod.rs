@@ -108,13 +108,6 @@ struct SimSigning {
     verifier: crate::protocol::signing::Verifier,
 }
 
-/// Wall clock, µs since the Unix epoch (signing timestamps come from it).
-fn wall_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_micros() as u64)
-}
-
 /// What the vehicle serves by MAVLink FTP.
 struct VehicleFiles<'a> {
     params: &'a params::SimParams,
@@ -344,7 +337,9 @@ impl SimVehicle {
         for message in messages {
             let mut frame = self.outgoing.encode(message);
             if let Some(signing) = &mut self.signing {
-                signing.signer.sign(&mut frame, wall_us());
+                signing
+                    .signer
+                    .sign(&mut frame, crate::capture::wall_clock_us());
             }
             self.emit_with_faults(frame, &mut bytes);
         }
@@ -417,9 +412,10 @@ impl SimVehicle {
         framer.push(data, &mut |item| {
             if let Parsed::Frame(header, bytes) = item {
                 let refused = match signing {
-                    Some(signing) if *signing_enforced => {
-                        !signing.verifier.check(&header, bytes, wall_us()).accepted()
-                    }
+                    Some(signing) if *signing_enforced => !signing
+                        .verifier
+                        .check(&header, bytes, crate::capture::wall_clock_us())
+                        .accepted(),
                     _ => false,
                 };
                 if refused {
