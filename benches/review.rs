@@ -4,6 +4,9 @@
 //! `cargo bench --bench review -- FILE.tlog [SIZE_MB]`: makes FILE first when it is missing,
 //! from the real logs in tests/data repeated with time running on (one long flight).
 
+mod common;
+use common::peak_rss_mb;
+
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -41,22 +44,6 @@ fn make_big_tlog(path: &Path, size_mb: u64) -> std::io::Result<()> {
         }
     }
     out.flush()
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .and_then(|kb| kb.parse::<f64>().ok())
-                })
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -7,6 +7,9 @@
 //! seal a signed journal entry) every 256 KiB — far more often per byte than a 57 600-baud
 //! link's once a second, so the seal's share is an upper bound.
 
+mod common;
+use common::peak_rss_mb;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,18 +17,6 @@ use std::time::Instant;
 use airlock::capture::flight::{FlightRecord, FlightSource};
 use airlock::capture::raw::RecordKind;
 use airlock::capture::seal::SealKey;
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// Records `size` bytes of `traffic` into `dir`; the seconds it took.
 fn record(dir: &Path, traffic: &[u8], size: u64, key: Option<Arc<SealKey>>) -> f64 {

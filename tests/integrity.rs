@@ -40,6 +40,14 @@ impl Place {
         common::output_within(&mut self.airlock(args), Duration::from_secs(120))
     }
 
+    /// [`Place::run`] that must succeed (its stderr shown otherwise); what it wrote on stderr.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "airlock {}: {stderr}", args.join(" "));
+        stderr
+    }
+
     /// `airlock verify ARGS`: its exit code and first line.
     fn verify(&self, args: &[&str]) -> (Option<i32>, String) {
         let out = self.run(&[&["verify"], args].concat());
@@ -226,8 +234,7 @@ fn a_killed_recorder_leaves_a_flight_that_verifies_with_only_the_public_key() {
     let _ = sim.wait();
     assert!(!flight.join("manifest.json").exists());
     let public = place.path("recorder.pub");
-    let out = place.run(&["keys", "export-public", "-o", public.to_str().unwrap()]);
-    assert!(out.status.success());
+    place.ok(&["keys", "export-public", "-o", public.to_str().unwrap()]);
 
     // An auditor: a fresh config and data folder, the public key and the folder alone.
     let auditor = Place::new();
@@ -257,7 +264,7 @@ fn a_killed_recorder_leaves_a_flight_that_verifies_with_only_the_public_key() {
     let (code, _) = auditor.verify(&[flight.to_str().unwrap()]);
     assert_eq!(code, Some(1));
     let mine = auditor.path("mine.pub");
-    auditor.run(&["keys", "export-public", "-o", mine.to_str().unwrap()]);
+    auditor.ok(&["keys", "export-public", "-o", mine.to_str().unwrap()]);
     let (code, said) = auditor.verify(&[flight.to_str().unwrap(), "--key", mine.to_str().unwrap()]);
     assert_eq!(code, Some(1));
     assert!(said.starts_with("not signed: sealed by key"), "{said}");
@@ -284,25 +291,11 @@ fn a_bundle_unpacks_and_an_encrypted_one_decrypts_with_age_and_both_verify_intac
     let place = Place::new();
     let flight = place.record("2026-11-27_10-00-00Z", "4");
     let public = place.path("recorder.pub");
-    assert!(place
-        .run(&["keys", "export-public", "-o", public.to_str().unwrap()])
-        .status
-        .success());
+    place.ok(&["keys", "export-public", "-o", public.to_str().unwrap()]);
     let verify_unpacked = |tar: &Path, into: &str| {
         let into = place.path(into);
         std::fs::create_dir_all(&into).unwrap();
-        let out = Command::new("tar")
-            .arg("-xf")
-            .arg(tar)
-            .arg("-C")
-            .arg(&into)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::ok(Command::new("tar").arg("-xf").arg(tar).arg("-C").arg(&into));
         let unpacked = into.join("2026-11-27_10-00-00Z");
         let auditor = Place::new();
         let (code, said) = auditor.verify(&[
@@ -315,17 +308,13 @@ fn a_bundle_unpacks_and_an_encrypted_one_decrypts_with_age_and_both_verify_intac
         said
     };
 
+    let bundle = |out: &Path, encrypt_to: &[&str]| {
+        let flight = flight.to_str().unwrap();
+        let args = [&["export", flight, "--format", "bundle"], encrypt_to].concat();
+        place.ok(&[args.as_slice(), &["-o", out.to_str().unwrap()]].concat())
+    };
     let plain = place.path("flight.tar");
-    let out = place.run(&[
-        "export",
-        flight.to_str().unwrap(),
-        "--format",
-        "bundle",
-        "-o",
-        plain.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = bundle(&plain, &[]);
     assert!(stderr.contains("wrote 6 files"), "{stderr}");
     println!("{}", verify_unpacked(&plain, "plain"));
 
@@ -333,35 +322,12 @@ fn a_bundle_unpacks_and_an_encrypted_one_decrypts_with_age_and_both_verify_intac
         return;
     }
     let identity = place.path("investigator.key");
-    let made = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&identity)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let recipient = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&identity)
-        .output()
-        .unwrap();
+    common::ok(Command::new("age-keygen").arg("-o").arg(&identity));
+    let recipient = common::ok(Command::new("age-keygen").arg("-y").arg(&identity));
     let recipient = String::from_utf8_lossy(&recipient.stdout).trim().to_owned();
     assert!(recipient.starts_with("age1"), "{recipient}");
     let sealed = place.path("flight.tar.age");
-    let out = place.run(&[
-        "export",
-        flight.to_str().unwrap(),
-        "--format",
-        "bundle",
-        "--encrypt-to",
-        &recipient,
-        "-o",
-        sealed.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bundle(&sealed, &["--encrypt-to", &recipient]);
     let bytes = std::fs::read(&sealed).unwrap();
     assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
     assert!(
@@ -369,28 +335,18 @@ fn a_bundle_unpacks_and_an_encrypted_one_decrypts_with_age_and_both_verify_intac
         "names are hidden too"
     );
     let decrypted = place.path("decrypted.tar");
-    let out = Command::new("age")
-        .arg("-d")
-        .arg("-i")
-        .arg(&identity)
-        .arg("-o")
-        .arg(&decrypted)
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::ok(
+        Command::new("age")
+            .args(["-d", "-i"])
+            .arg(&identity)
+            .arg("-o")
+            .arg(&decrypted)
+            .arg(&sealed),
     );
     println!("{}", verify_unpacked(&decrypted, "decrypted"));
     // Someone else's key does not open it.
     let stranger = place.path("stranger.key");
-    Command::new("age-keygen")
-        .arg("-o")
-        .arg(&stranger)
-        .output()
-        .unwrap();
+    common::ok(Command::new("age-keygen").arg("-o").arg(&stranger));
     let out = Command::new("age")
         .args(["-d", "-i"])
         .arg(&stranger)
