@@ -143,7 +143,7 @@ fn fetch_set_get_and_a_vehicle_without_ftp() {
 
 /// The parameter fetches kept in flight folders, oldest first (folders are named by time).
 fn kept_fetches(data: &Path) -> Vec<std::path::PathBuf> {
-    let mut kept: Vec<_> = walk(&data.join("flights"))
+    let mut kept: Vec<_> = common::walk(&data.join("flights"))
         .into_iter()
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
@@ -152,17 +152,4 @@ fn kept_fetches(data: &Path) -> Vec<std::path::PathBuf> {
         .collect();
     kept.sort();
     kept
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
