@@ -974,6 +974,11 @@ fn signing_installed_over_the_cable_makes_the_radio_obey_only_signed_frames() {
     let report = |what: &str, out: &(Option<i32>, String, String)| {
         format!("{what}: {:?}\n{}\n{}", out.0, out.1, out.2)
     };
+    // Exit 0 and `words` on standard output.
+    let succeeded = |what: &str, out: &(Option<i32>, String, String), words: &str| {
+        assert_eq!(out.0, Some(0), "{}", report(what, out));
+        assert!(out.1.contains(words), "{}", report(what, out));
+    };
 
     // Before: the radio obeys an unsigned command (so "ignored" below means something).
     let before = pymavlink_set_mode(&python, &sitl, ALT_HOLD, 4);
@@ -1034,12 +1039,7 @@ fn signing_installed_over_the_cable_makes_the_radio_obey_only_signed_frames() {
         &sitl.cable(),
         "install\n",
     );
-    assert_eq!(install.0, Some(0), "{}", report("install", &install));
-    assert!(
-        install.1.contains("signing installed"),
-        "{}",
-        report("install", &install)
-    );
+    succeeded("install", &install, "signing installed");
     println!(
         "install: {:.1} s\n{}",
         started.elapsed().as_secs_f64(),
@@ -1068,12 +1068,7 @@ fn signing_installed_over_the_cable_makes_the_radio_obey_only_signed_frames() {
         &sitl.gcs(),
         "",
     );
-    assert_eq!(obeyed.0, Some(0), "{}", report("airlock mode", &obeyed));
-    assert!(
-        obeyed.1.contains("accepted"),
-        "{}",
-        report("airlock mode", &obeyed)
-    );
+    succeeded("airlock mode", &obeyed, "accepted");
     println!("airlock, signed: {}", obeyed.1.trim());
 
     // Airlock's link shows signed; frames with a wrong signature put on the line are counted.
@@ -1113,12 +1108,7 @@ fn signing_installed_over_the_cable_makes_the_radio_obey_only_signed_frames() {
         &sitl.cable(),
         "",
     );
-    assert_eq!(remove.0, Some(0), "{}", report("remove", &remove));
-    assert!(
-        remove.1.contains("signing turned off"),
-        "{}",
-        report("remove", &remove)
-    );
+    succeeded("remove", &remove, "signing turned off");
     let after = pymavlink_set_mode(&python, &sitl, ALT_HOLD, 1);
     assert_eq!(
         (after["ack"].as_u64(), after["mode"].as_u64()),
