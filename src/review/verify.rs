@@ -163,7 +163,6 @@ pub fn verify(path: &Path, public_key: &[u8]) -> std::io::Result<Verdict> {
     } else {
         path.parent().map(Path::to_owned).unwrap_or_default()
     };
-    let trusted = hex::encode(public_key);
     let journal_bytes = match std::fs::read(dir.join(JOURNAL_FILE)) {
         Ok(bytes) => Some(bytes),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
@@ -184,12 +183,12 @@ pub fn verify(path: &Path, public_key: &[u8]) -> std::io::Result<Verdict> {
             },
         });
     };
-    let journal = match read_journal(&journal_bytes, &trusted) {
+    let journal = match read_journal(&journal_bytes, public_key) {
         Ok(journal) => journal,
         Err(verdict) => return Ok(verdict),
     };
     let (closed, through_us, reference) = match manifest_bytes {
-        Some(bytes) => match check_manifest(&dir, &bytes, &trusted, &journal) {
+        Some(bytes) => match check_manifest(&dir, &bytes, public_key, &journal) {
             Ok((manifest, files)) => (true, manifest.closed_us, files),
             Err(verdict) => return Ok(verdict),
         },
@@ -222,12 +221,12 @@ pub fn verify(path: &Path, public_key: &[u8]) -> std::io::Result<Verdict> {
         files: reference.keys().cloned().collect(),
         unsealed_tail,
         not_covered,
-        key: trusted,
+        key: hex::encode(public_key),
     })
 }
 
 /// Reads the journal: its chain and signatures, and the files' state at its end.
-fn read_journal(bytes: &[u8], trusted: &str) -> Result<Journal, Verdict> {
+fn read_journal(bytes: &[u8], public_key: &[u8]) -> Result<Journal, Verdict> {
     let altered = |offset: usize, why: &str| {
         Err(Verdict::Altered {
             file: JOURNAL_FILE.to_owned(),
@@ -256,13 +255,13 @@ fn read_journal(bytes: &[u8], trusted: &str) -> Result<Journal, Verdict> {
         let entry: &Entry = &line.entry;
         if journal.entries == 0 {
             match &entry.key {
-                Some(key) if key == trusted => {}
+                Some(key) if hex::decode(key).is_ok_and(|key| key == public_key) => {}
                 Some(key) => {
                     return Err(Verdict::NotSigned {
                         why: format!(
                             "sealed by key {}, not by the key given ({})",
                             seal::key_fingerprint(&hex::decode(key).unwrap_or_default()),
-                            seal::key_fingerprint(&hex::decode(trusted).unwrap_or_default())
+                            seal::key_fingerprint(public_key)
                         ),
                     })
                 }
@@ -277,12 +276,7 @@ fn read_journal(bytes: &[u8], trusted: &str) -> Result<Journal, Verdict> {
             return altered(at, "an entry does not continue the chain");
         }
         let signature = hex::decode(&line.sig).unwrap_or_default();
-        if !seal::signature_holds(
-            &hex::decode(trusted).unwrap_or_default(),
-            ENTRY_CONTEXT,
-            &hash,
-            &signature,
-        ) {
+        if !seal::signature_holds(public_key, ENTRY_CONTEXT, &hash, &signature) {
             return altered(at, "an entry's signature does not hold");
         }
         for (name, state) in &entry.files {
@@ -328,7 +322,7 @@ fn read_journal(bytes: &[u8], trusted: &str) -> Result<Journal, Verdict> {
 fn check_manifest(
     dir: &Path,
     bytes: &[u8],
-    trusted: &str,
+    public_key: &[u8],
     journal: &Journal,
 ) -> Result<(Manifest, BTreeMap<String, Sealed>), Verdict> {
     let altered = |why: &str| {
@@ -343,12 +337,7 @@ fn check_manifest(
     };
     let signature = std::fs::read_to_string(dir.join(MANIFEST_SIG_FILE)).unwrap_or_default();
     let signature = hex::decode(signature.trim()).unwrap_or_default();
-    if !seal::signature_holds(
-        &hex::decode(trusted).unwrap_or_default(),
-        MANIFEST_CONTEXT,
-        bytes,
-        &signature,
-    ) {
+    if !seal::signature_holds(public_key, MANIFEST_CONTEXT, bytes, &signature) {
         return altered("its signature does not hold");
     }
     let Ok(manifest) = serde_json::from_slice::<Manifest>(bytes) else {
